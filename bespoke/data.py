@@ -1,0 +1,77 @@
+"""Reading tabular data: a CSV with a header row and one label column."""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BespokeError
+
+
+@dataclass(frozen=True)
+class Dataset:
+    X: np.ndarray  # float features, shape (n, f)
+    y: np.ndarray  # labels as strings, exactly as written in the file
+    feature_names: tuple[str, ...]
+
+
+def read_csv(path: str | Path, label_column: str = "Y") -> Dataset:
+    """Read a semicolon-, comma- or tab-separated file with a header row."""
+    path = Path(path)
+    if not path.is_file():
+        raise BespokeError(f"data file {path} does not exist: pass a CSV with a header row")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise BespokeError(f"{path} is not a UTF-8 text file: pass a CSV with a header row") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        raise BespokeError(f"{path} has no data rows: pass a CSV with a header row and samples")
+    delimiter = max(";,\t", key=lines[0].count)
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    header = [h.strip() for h in rows[0]]
+    if label_column not in header:
+        raise BespokeError(f"{path} has no column {label_column!r} (columns: "
+                           f"{', '.join(header[:8])}{', ...' if len(header) > 8 else ''}): "
+                           "pass --label-column NAME")
+    label_index = header.index(label_column)
+    features = [h for i, h in enumerate(header) if i != label_index]
+    if not features:
+        raise BespokeError(f"{path} has no feature columns besides {label_column!r}")
+    X = np.empty((len(rows) - 1, len(features)))
+    y = []
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise BespokeError(f"{path} line {r} has {len(row)} fields, the header has "
+                               f"{len(header)}: fix the file")
+        values = [v.strip() for i, v in enumerate(row) if i != label_index]
+        for c, value in enumerate(values):
+            try:
+                X[r - 2, c] = float(value)
+            except ValueError:
+                raise BespokeError(f"{path} line {r}, column {features[c]!r}: {value!r} is not "
+                                   "a number; encode categorical features numerically") from None
+        y.append(row[label_index].strip())
+    if not np.all(np.isfinite(X)):
+        raise BespokeError(f"{path} contains NaN or infinite feature values: remove or impute them")
+    return Dataset(X, np.asarray(y), tuple(features))
+
+
+def align_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Map labels read as text onto the model's ``classes_`` (returns class indices)."""
+    def key(value) -> str:
+        text = str(value)
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return repr(int(number)) if number.is_integer() else repr(number)
+
+    index = {key(c): i for i, c in enumerate(classes)}
+    unknown = sorted({str(v) for v in labels if key(v) not in index})
+    if unknown:
+        raise BespokeError(f"labels {', '.join(unknown[:5])} were never seen by the model "
+                           f"(its classes: {', '.join(map(str, classes))}): check --label-column")
+    return np.array([index[key(v)] for v in labels], dtype=np.int64)

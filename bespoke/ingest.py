@@ -1,0 +1,148 @@
+"""Ingest: a fitted scikit-learn MLP (optionally behind a scaler) into plain float arrays."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BespokeError
+
+log = logging.getLogger(__name__)
+
+_FLOAT_ACTIVATIONS = {
+    "identity": lambda h: h,
+    "relu": lambda h: np.maximum(h, 0.0),
+    "tanh": np.tanh,
+    "logistic": lambda h: 0.5 * (1.0 + np.tanh(0.5 * h)),
+}
+HIDDEN_ACTIVATIONS = tuple(_FLOAT_ACTIVATIONS)
+
+
+@dataclass(frozen=True)
+class FloatMLP:
+    """The float network exactly as scikit-learn computes it.
+
+    The MLP sees ``x * input_scale + input_offset`` where ``x`` are the raw features
+    (a folded ``MinMaxScaler``/``StandardScaler``; ones and zeros when there is none).
+    ``coefs[k]`` has shape ``(n_in, n_out)`` as in scikit-learn.
+    """
+
+    coefs: tuple[np.ndarray, ...]
+    intercepts: tuple[np.ndarray, ...]
+    activation: str
+    out_activation: str
+    classes: np.ndarray
+    input_scale: np.ndarray
+    input_offset: np.ndarray
+    estimator: Any  # the original object, used for the float reference predictions
+
+    @property
+    def n_features(self) -> int:
+        return self.coefs[0].shape[0]
+
+    @property
+    def topology(self) -> tuple[int, ...]:
+        return (self.n_features,) + tuple(c.shape[1] for c in self.coefs)
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """Output-layer pre-activations, computed in numpy exactly as scikit-learn does."""
+        h = np.asarray(X, dtype=float) * self.input_scale + self.input_offset
+        for k, (coef, intercept) in enumerate(zip(self.coefs, self.intercepts)):
+            h = h @ coef + intercept
+            if k < len(self.coefs) - 1:
+                h = _FLOAT_ACTIVATIONS[self.activation](h)
+        return h
+
+    def log_loss(self, X: np.ndarray, y_index: np.ndarray) -> float:
+        """Mean cross-entropy of the class indices ``y_index``: the training objective."""
+        z = self.logits(X)
+        if z.shape[1] == 1:  # binary, logistic output: -log sigmoid(+-z)
+            signed = np.where(y_index == 1, z[:, 0], -z[:, 0])
+            return float(np.mean(np.logaddexp(0.0, -signed)))
+        z = z - z.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(z).sum(axis=1))
+        return float(np.mean(log_norm - z[np.arange(len(z)), y_index]))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Float predictions of the original scikit-learn object (the reference)."""
+        return np.asarray(self.estimator.predict(X))
+
+
+def _scaler_affine(step: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature ``(a, c)`` with ``step.transform(x) == x * a + c``."""
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    if isinstance(step, MinMaxScaler):
+        if not hasattr(step, "scale_"):
+            raise BespokeError("the pipeline's MinMaxScaler is not fitted: fit the pipeline before saving it")
+        if getattr(step, "clip", False):
+            raise BespokeError("MinMaxScaler(clip=True) is not affine: refit it with clip=False")
+        return np.asarray(step.scale_, float), np.asarray(step.min_, float)
+    if isinstance(step, StandardScaler):
+        if not hasattr(step, "n_features_in_"):
+            raise BespokeError("the pipeline's StandardScaler is not fitted: fit the pipeline before saving it")
+        scale = np.ones(n) if step.scale_ is None else np.asarray(step.scale_, float)
+        mean = np.zeros(n) if step.mean_ is None else np.asarray(step.mean_, float)
+        return 1.0 / scale, -mean / scale
+    raise BespokeError(
+        f"pipeline step {type(step).__name__} is not supported: only MinMaxScaler or "
+        "StandardScaler may precede the MLPClassifier")
+
+
+def from_estimator(obj: Any) -> FloatMLP:
+    """Unpack a fitted ``MLPClassifier`` or ``Pipeline(scaler..., MLPClassifier)``."""
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import Pipeline
+
+    estimator = obj
+    scalers: list[Any] = []
+    if isinstance(obj, Pipeline):
+        steps = [s for _, s in obj.steps if s is not None and s != "passthrough"]
+        if not steps:
+            raise BespokeError("the pipeline is empty: save a fitted MLPClassifier")
+        scalers, obj = steps[:-1], steps[-1]
+    if isinstance(obj, MLPRegressor):
+        raise BespokeError("MLPRegressor is not supported yet: bespoke compiles MLPClassifier models")
+    if not isinstance(obj, MLPClassifier):
+        raise BespokeError(
+            f"the model is a {type(obj).__name__}, not an MLPClassifier: save a fitted "
+            "sklearn.neural_network.MLPClassifier (optionally in a Pipeline after a scaler)")
+    if not hasattr(obj, "coefs_"):
+        raise BespokeError("the MLPClassifier is not fitted: call fit() before saving it")
+    if obj.activation not in HIDDEN_ACTIVATIONS:
+        raise BespokeError(f"unknown hidden activation {obj.activation!r}")
+    if obj.out_activation_ not in ("softmax", "logistic") or (
+            obj.out_activation_ == "logistic" and obj.coefs_[-1].shape[1] != 1):
+        raise BespokeError("multi-label MLPClassifier models are not supported: train one "
+                           "classifier with a single label column")
+    coefs = tuple(np.asarray(c, dtype=float) for c in obj.coefs_)
+    intercepts = tuple(np.asarray(b, dtype=float) for b in obj.intercepts_)
+    for array in coefs + intercepts:
+        if not np.all(np.isfinite(array)):
+            raise BespokeError("the model has NaN or infinite weights: retrain it (lower the learning rate)")
+    n = coefs[0].shape[0]
+    scale, offset = np.ones(n), np.zeros(n)
+    for step in scalers:
+        a, c = _scaler_affine(step, n)
+        scale, offset = scale * a, offset * a + c
+    return FloatMLP(coefs, intercepts, obj.activation, obj.out_activation_,
+                    np.asarray(obj.classes_), scale, offset, estimator)
+
+
+def load_model(path: str | Path) -> FloatMLP:
+    """Load a pickled/joblib model file and unpack it."""
+    import joblib
+
+    path = Path(path)
+    if not path.is_file():
+        raise BespokeError(f"model file {path} does not exist: pass the path of a saved MLPClassifier")
+    try:
+        obj = joblib.load(path)
+    except Exception as exc:  # any unpickling failure means "not a model file"
+        raise BespokeError(f"{path} is not a readable model file ({type(exc).__name__}): "
+                           "save the fitted model with joblib.dump or pickle.dump") from exc
+    log.info("loaded %s from %s", type(obj).__name__, path)
+    return from_estimator(obj)

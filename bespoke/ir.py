@@ -1,0 +1,272 @@
+"""The integer intermediate representation of a bespoke MLP circuit.
+
+Everything after quantization is an integer, and every integer value carries its
+exact interval.  Widths are *derived* from those intervals here, in one place, and
+both consumers of the IR (the emulator in :mod:`bespoke.emulate` and the hardware
+generator in :mod:`bespoke.lower`) take them from here.  Overflow is therefore
+impossible by construction.
+
+The network is a list of layers.  Every layer input is an unsigned integer code.
+A neuron computes ``acc = sum(w_i * code_i) + bias`` and then an activation:
+
+* :class:`ClampActivation`: ``clamp(acc >> shift, 0, 2**bits - 1)`` (``>>`` floors).
+  This is a quantized ReLU; with a bias offset it is also a quantized identity.
+* :class:`ThresholdActivation`: ``sum_j [acc >= T_j]``, a bank of constant
+  comparators: the digital form of the ramp-ADC activation used for ``logistic``
+  and ``tanh``.
+
+The last layer has no activation: its accumulators are the logits, reduced by
+``argmax`` (first index wins ties) or, for a binary classifier, ``acc > 0``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+#: Largest magnitude the emulator's int64 arithmetic may ever see.
+INT64_SAFE = 1 << 62
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed integer interval ``[lo, hi]``: every value a signal can take."""
+
+    lo: int
+    hi: int
+
+    def __post_init__(self) -> None:
+        if self.lo > self.hi:
+            raise ValueError(f"empty interval [{self.lo}, {self.hi}]")
+
+    def __add__(self, other: "Interval") -> "Interval":
+        return Interval(self.lo + other.lo, self.hi + other.hi)
+
+    def times(self, constant: int) -> "Interval":
+        a, b = self.lo * constant, self.hi * constant
+        return Interval(min(a, b), max(a, b))
+
+    def shift_right(self, amount: int) -> "Interval":
+        """Floor division by ``2**amount`` (monotone, so the ends map to the ends)."""
+        return Interval(self.lo >> amount, self.hi >> amount)
+
+    def clamp(self, lo: int, hi: int) -> "Interval":
+        return Interval(min(max(self.lo, lo), hi), min(max(self.hi, lo), hi))
+
+    @property
+    def signed(self) -> bool:
+        return self.lo < 0
+
+    @property
+    def width(self) -> int:
+        """Bits needed to hold every value: two's complement if ``signed``."""
+        if self.lo >= 0:
+            return max(1, self.hi.bit_length())
+        return max((-self.lo - 1).bit_length(), max(self.hi, 0).bit_length()) + 1
+
+    @classmethod
+    def of_unsigned_bits(cls, bits: int) -> "Interval":
+        return cls(0, (1 << bits) - 1)
+
+
+@dataclass(frozen=True)
+class ClampActivation:
+    """``code = clamp(acc >> shift, 0, 2**bits - 1)``."""
+
+    shift: int
+    bits: int
+    kind: Literal["clamp"] = "clamp"
+
+    def __post_init__(self) -> None:
+        if self.shift < 0 or self.bits < 1:
+            raise ValueError(f"invalid clamp activation shift={self.shift} bits={self.bits}")
+
+    @property
+    def max_code(self) -> int:
+        return (1 << self.bits) - 1
+
+    def output_interval(self, acc: Interval) -> Interval:
+        return acc.shift_right(self.shift).clamp(0, self.max_code)
+
+
+@dataclass(frozen=True)
+class ThresholdActivation:
+    """``code = sum_j [acc >= thresholds[j]]`` with non-decreasing thresholds."""
+
+    thresholds: tuple[int, ...]
+    kind: Literal["threshold"] = "threshold"
+
+    def __post_init__(self) -> None:
+        if not self.thresholds:
+            raise ValueError("a threshold activation needs at least one threshold")
+        if any(a > b for a, b in zip(self.thresholds, self.thresholds[1:])):
+            raise ValueError("thresholds must be non-decreasing")
+
+    def output_interval(self, acc: Interval) -> Interval:
+        return Interval(
+            sum(acc.lo >= t for t in self.thresholds),
+            sum(acc.hi >= t for t in self.thresholds),
+        )
+
+
+Activation = Union[ClampActivation, ThresholdActivation]
+
+
+@dataclass(frozen=True)
+class Neuron:
+    weights: tuple[int, ...]
+    bias: int
+    activation: Activation | None  # None on the output layer
+
+    def accumulator_interval(self, inputs: tuple[Interval, ...]) -> Interval:
+        total = Interval(self.bias, self.bias)
+        for weight, interval in zip(self.weights, inputs):
+            total = total + interval.times(weight)
+        return total
+
+
+@dataclass(frozen=True)
+class Layer:
+    neurons: tuple[Neuron, ...]
+    #: The float pre-activation of this layer is about ``acc * 2**-acc_scale_log2``.
+    #: Informative only: no integer rule depends on it.
+    acc_scale_log2: int = 0
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.neurons[0].weights)
+
+
+@dataclass(frozen=True)
+class LayerAnalysis:
+    """Exact intervals of one layer's inputs, accumulators and output codes."""
+
+    inputs: tuple[Interval, ...]
+    accumulators: tuple[Interval, ...]
+    outputs: tuple[Interval, ...]
+
+
+@dataclass(frozen=True)
+class Network:
+    """A whole bespoke classifier circuit: unsigned input codes to a class index."""
+
+    input_bits: int
+    layers: tuple[Layer, ...]
+    output: Literal["argmax", "sign"]
+    n_classes: int
+    analysis: tuple[LayerAnalysis, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._validate()
+        object.__setattr__(self, "analysis", self._analyze())
+
+    @property
+    def n_inputs(self) -> int:
+        return self.layers[0].n_inputs
+
+    @property
+    def output_width(self) -> int:
+        """Width of the class-index output port."""
+        return Interval(0, self.n_classes - 1).width
+
+    def _validate(self) -> None:
+        if not self.layers:
+            raise ValueError("a network needs at least one layer")
+        if not 1 <= self.input_bits <= 32:
+            raise ValueError(f"input_bits must be 1..32, got {self.input_bits}")
+        for index, layer in enumerate(self.layers):
+            last = index == len(self.layers) - 1
+            if not layer.neurons:
+                raise ValueError(f"layer {index} has no neurons")
+            for neuron in layer.neurons:
+                if len(neuron.weights) != layer.n_inputs:
+                    raise ValueError(f"layer {index}: neurons disagree on the input count")
+                if (neuron.activation is None) != last:
+                    raise ValueError("only the output layer has neurons without activation")
+            if index and layer.n_inputs != len(self.layers[index - 1].neurons):
+                raise ValueError(f"layer {index} does not take layer {index - 1}'s outputs")
+        n_out = len(self.layers[-1].neurons)
+        if self.output == "sign" and (n_out != 1 or self.n_classes != 2):
+            raise ValueError("a 'sign' output needs one output neuron and two classes")
+        if self.output == "argmax" and n_out != self.n_classes:
+            raise ValueError("an 'argmax' output needs one output neuron per class")
+
+    def _analyze(self) -> tuple[LayerAnalysis, ...]:
+        inputs = tuple(Interval.of_unsigned_bits(self.input_bits) for _ in range(self.n_inputs))
+        result = []
+        for layer in self.layers:
+            accs = tuple(n.accumulator_interval(inputs) for n in layer.neurons)
+            for acc in accs:
+                if max(abs(acc.lo), abs(acc.hi)) >= INT64_SAFE:
+                    raise ValueError("accumulator range exceeds 62 bits: reduce the bit widths")
+            outs = tuple(
+                n.activation.output_interval(acc) if n.activation else acc
+                for n, acc in zip(layer.neurons, accs)
+            )
+            result.append(LayerAnalysis(inputs, accs, outs))
+            inputs = outs
+        return tuple(result)
+
+    # --- serialization -------------------------------------------------------------
+    def to_dict(self) -> dict:
+        layers = []
+        for layer, info in zip(self.layers, self.analysis):
+            neurons = []
+            for neuron, acc, out in zip(layer.neurons, info.accumulators, info.outputs):
+                entry: dict = {
+                    "weights": list(neuron.weights),
+                    "bias": neuron.bias,
+                    "accumulator": {"min": acc.lo, "max": acc.hi, "width": acc.width,
+                                    "signed": acc.signed},
+                }
+                if isinstance(neuron.activation, ClampActivation):
+                    entry["activation"] = {"kind": "clamp", "shift": neuron.activation.shift,
+                                           "bits": neuron.activation.bits}
+                elif isinstance(neuron.activation, ThresholdActivation):
+                    entry["activation"] = {"kind": "threshold",
+                                           "thresholds": list(neuron.activation.thresholds)}
+                if neuron.activation is not None:
+                    entry["output"] = {"min": out.lo, "max": out.hi, "width": out.width}
+                neurons.append(entry)
+            layers.append({"acc_scale_log2": layer.acc_scale_log2, "neurons": neurons})
+        return {"input_bits": self.input_bits, "output": self.output,
+                "n_classes": self.n_classes, "output_width": self.output_width,
+                "layers": layers}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Network":
+        layers = []
+        for layer in data["layers"]:
+            neurons = []
+            for entry in layer["neurons"]:
+                act = entry.get("activation")
+                activation: Activation | None
+                if act is None:
+                    activation = None
+                elif act["kind"] == "clamp":
+                    activation = ClampActivation(int(act["shift"]), int(act["bits"]))
+                elif act["kind"] == "threshold":
+                    activation = ThresholdActivation(tuple(int(t) for t in act["thresholds"]))
+                else:
+                    raise ValueError(f"unknown activation kind {act['kind']!r}")
+                neurons.append(Neuron(tuple(int(w) for w in entry["weights"]),
+                                      int(entry["bias"]), activation))
+            layers.append(Layer(tuple(neurons), int(layer.get("acc_scale_log2", 0))))
+        return cls(int(data["input_bits"]), tuple(layers), data["output"], int(data["n_classes"]))
+
+
+def csd_digits(value: int) -> list[tuple[int, int]]:
+    """Canonical signed-digit form of ``value`` as ``(shift, sign)`` pairs, LSB first.
+
+    ``value == sum(sign << shift)``, no two adjacent digits are non-zero, and the
+    number of digits is minimal: the shift-add structure of a constant multiplier.
+    """
+    digits = []
+    shift = 0
+    while value:
+        if value & 1:
+            digit = 2 - (value & 3)  # +1 if value % 4 == 1, -1 if value % 4 == 3
+            digits.append((shift, digit))
+            value -= digit
+        value >>= 1
+        shift += 1
+    return digits

@@ -1,0 +1,211 @@
+"""Quantize: a float MLP plus its training data into the integer IR.
+
+* Inputs become unsigned ``input_bits`` codes, per feature, fitted on the training
+  data: ``code = clip(round((x - lo) / step), 0, 2**bits - 1)``.  The scaling is kept in
+  :class:`InputQuantizer` so users can quantize sensor values the same way.
+* Every layer input is decoded as ``value = offset + gain * code``; that affine map is
+  folded into the layer's weights and bias, so hardware only ever sees codes.
+* Weights become signed ``weight_bits`` integers with one power-of-two scale per layer
+  (``acc ~ z * 2**e``); biases keep the full accumulator precision.
+* Hidden activations: ``relu`` and ``identity`` become a shift and a clamp to
+  ``activation_bits`` (rounding written out as ``2**(s-1)`` added to the bias);
+  ``logistic`` and ``tanh`` become banks of ``2**bits - 1`` constant comparators whose
+  thresholds are the exact pre-images of the midpoints between output levels.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import BespokeError
+from .emulate import activate
+from .ingest import FloatMLP
+from .ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
+
+#: Default hidden activation widths: a clamp is a few gates a bit, a comparator
+#: bank costs ``2**bits - 1`` comparators, so the banks default narrower.
+DEFAULT_CLAMP_BITS = 8
+DEFAULT_THRESHOLD_BITS = 4
+#: Candidate clipping quantiles of each input feature's range (0 = min/max).
+CLIP_QUANTILES = (0.0, 0.005, 0.01, 0.02, 0.05)
+
+
+@dataclass(frozen=True)
+class QuantizeOptions:
+    input_bits: int = 4
+    weight_bits: int = 8
+    activation_bits: int | None = None  # None: 8 for relu/identity, 4 for logistic/tanh
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.input_bits <= 16:
+            raise BespokeError(f"--input-bits {self.input_bits} is out of range: use 1 to 16")
+        if not 2 <= self.weight_bits <= 16:
+            raise BespokeError(f"--weight-bits {self.weight_bits} is out of range: use 2 to 16")
+        if self.activation_bits is not None and not 1 <= self.activation_bits <= 16:
+            raise BespokeError(f"--activation-bits {self.activation_bits} is out of range: use 1 to 16")
+
+    def hidden_bits(self, activation: str) -> int:
+        if activation in ("logistic", "tanh"):
+            bits = self.activation_bits or DEFAULT_THRESHOLD_BITS
+            if bits > 8:
+                raise BespokeError(f"a {activation} comparator bank with {bits} bits needs "
+                                   f"{2 ** bits - 1} comparators per neuron: use --activation-bits 8 or fewer")
+            return bits
+        return self.activation_bits or DEFAULT_CLAMP_BITS
+
+
+@dataclass(frozen=True)
+class InputQuantizer:
+    """Per-feature ``code = clip(round((x - lo) / step), 0, 2**bits - 1)``."""
+
+    lo: tuple[float, ...]
+    step: tuple[float, ...]
+    bits: int
+
+    @classmethod
+    def fit(cls, X: np.ndarray, bits: int) -> "InputQuantizer":
+        """Each feature's training range, split into ``2**bits`` levels."""
+        return cls._from_ranges(X.min(axis=0), X.max(axis=0), bits)
+
+    @classmethod
+    def _from_ranges(cls, lo: np.ndarray, hi: np.ndarray, bits: int) -> "InputQuantizer":
+        span = np.where(hi > lo, hi - lo, 1.0)
+        return cls(tuple(map(float, lo)), tuple(map(float, span / ((1 << bits) - 1))), bits)
+
+    @classmethod
+    def calibrate(cls, X: np.ndarray, bits: int, mlp: FloatMLP, y_index: np.ndarray,
+                  quantiles: tuple[float, ...] = CLIP_QUANTILES) -> "InputQuantizer":
+        """Clip each feature's range at the quantiles that best keep the float model's
+        training loss, one feature at a time (a few-level ADC spends its levels where
+        the data is, not on outliers)."""
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        candidates_lo = np.quantile(X, quantiles, axis=0)
+        candidates_hi = np.quantile(X, [1.0 - q for q in quantiles], axis=0)
+
+        def loss(lo_: np.ndarray, hi_: np.ndarray) -> float:
+            q = cls._from_ranges(lo_, hi_, bits)
+            return mlp.log_loss(q.decode(q.codes(X)), y_index)
+
+        best = loss(lo, hi)
+        for f in range(X.shape[1]):
+            for end, candidates in ((lo, candidates_lo), (hi, candidates_hi)):
+                keep = end[f]
+                for value in candidates[1:, f]:
+                    end[f] = value
+                    trial = loss(lo, hi) if hi[f] > lo[f] else np.inf
+                    if trial < best - 1e-12:
+                        best, keep = trial, value
+                end[f] = keep
+        return cls._from_ranges(lo, hi, bits)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """The feature value each code stands for."""
+        return np.asarray(self.lo) + codes * np.asarray(self.step)
+
+    def codes(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != len(self.lo):
+            raise BespokeError(f"expected {len(self.lo)} features per sample, got shape {X.shape}")
+        q = np.floor((X - np.asarray(self.lo)) / np.asarray(self.step) + 0.5)
+        return np.clip(q, 0, (1 << self.bits) - 1).astype(np.int64)
+
+    def to_dict(self) -> dict:
+        return {"bits": self.bits, "lo": list(self.lo), "step": list(self.step),
+                "formula": "code = clip(floor((x - lo) / step + 0.5), 0, 2**bits - 1)"}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "InputQuantizer":
+        return cls(tuple(map(float, data["lo"])), tuple(map(float, data["step"])), int(data["bits"]))
+
+
+def _inverse(activation: str, level: float) -> float:
+    """Pre-image of an output value under the monotone activation."""
+    if activation == "logistic":
+        return math.log(level / (1.0 - level))
+    return math.atanh(level)  # tanh
+
+
+def _hidden_neurons(activation: str, bits: int, weights: np.ndarray, biases: np.ndarray,
+                    acc: np.ndarray, e: int) -> tuple[list[Neuron], np.ndarray, np.ndarray]:
+    """Activation neurons of one hidden layer, and the affine decode (offset, gain) of
+    their output codes in float units of the next layer's input."""
+    n_out = weights.shape[0]
+    neurons: list[Neuron] = []
+    if activation in ("relu", "identity"):
+        top = (1 << bits) - 1
+        offsets, gains = np.zeros(n_out), np.zeros(n_out)
+        for j in range(n_out):
+            center = 0 if activation == "relu" else 1 << (bits - 1)
+            hi = max(int(acc[:, j].max()), 1)
+            lo = min(int(acc[:, j].min()), 0) if activation == "identity" else 0
+            shift = 0  # smallest shift that keeps the training range unsaturated
+            while (((hi + (1 << shift >> 1)) >> shift) + center > top
+                   or (lo >> shift) + center < 0):
+                shift += 1
+            rounding = (1 << shift) >> 1
+            bias = int(biases[j]) + rounding + (center << shift)
+            neurons.append(Neuron(tuple(int(w) for w in weights[j]), bias,
+                                  ClampActivation(shift, bits)))
+            gains[j] = 2.0 ** (shift - e)
+            offsets[j] = -center * gains[j]
+        return neurons, offsets, gains
+    levels = (1 << bits) - 1
+    if activation == "logistic":
+        midpoints = [(j - 0.5) / levels for j in range(1, levels + 1)]
+        offset, gain = 0.0, 1.0 / levels
+    else:  # tanh: output -1 + 2 * code / levels
+        midpoints = [-1.0 + (2 * j - 1) / levels for j in range(1, levels + 1)]
+        offset, gain = -1.0, 2.0 / levels
+    for j in range(n_out):
+        # acc + bias >= z * 2**e  <=>  acc >= ceil(z * 2**e) - bias  (acc is an integer)
+        thresholds = tuple(math.ceil(_inverse(activation, m) * 2.0 ** e) - int(biases[j])
+                           for m in midpoints)
+        neurons.append(Neuron(tuple(int(w) for w in weights[j]), 0,
+                              ThresholdActivation(thresholds)))
+    return neurons, np.full(n_out, offset), np.full(n_out, gain)
+
+
+def quantize(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray | None = None,
+             options: QuantizeOptions = QuantizeOptions()) -> tuple[Network, InputQuantizer]:
+    """Build the exact (not yet approximated) integer network.
+
+    ``y_train`` (class indices) enables the calibration of the input ranges; without
+    it each feature spans its training min..max.
+    """
+    if X_train.shape[1] != mlp.n_features:
+        raise BespokeError(f"the data has {X_train.shape[1]} features but the model expects "
+                           f"{mlp.n_features}: pass the data the model was trained on")
+    if y_train is None:
+        quantizer = InputQuantizer.fit(X_train, options.input_bits)
+    else:
+        quantizer = InputQuantizer.calibrate(X_train, options.input_bits, mlp, y_train)
+    codes = quantizer.codes(X_train)
+    # layer 0 input decode, in the units the MLP sees (after the folded scaler)
+    offset = np.asarray(quantizer.lo) * mlp.input_scale + mlp.input_offset
+    gain = np.asarray(quantizer.step) * mlp.input_scale
+    wmax = (1 << (options.weight_bits - 1)) - 1
+    layers = []
+    n_layers = len(mlp.coefs)
+    for k, (coef, intercept) in enumerate(zip(mlp.coefs, mlp.intercepts)):
+        w_eff = coef.T * gain[None, :]  # (n_out, n_in)
+        b_eff = intercept + coef.T @ offset
+        largest = float(np.abs(w_eff).max())
+        e = math.floor(math.log2(wmax / largest)) if largest > 0 else 0
+        weights = np.clip(np.rint(w_eff * 2.0 ** e), -wmax, wmax).astype(np.int64)
+        biases = np.rint(b_eff * 2.0 ** e).astype(np.int64)
+        if k == n_layers - 1:
+            neurons = [Neuron(tuple(int(w) for w in weights[j]), int(biases[j]), None)
+                       for j in range(weights.shape[0])]
+        else:
+            acc = codes @ weights.T + biases
+            bits = options.hidden_bits(mlp.activation)
+            neurons, offset, gain = _hidden_neurons(mlp.activation, bits, weights, biases, acc, e)
+            layer = Layer(tuple(neurons), e)
+            layer_bias = np.array([n.bias for n in neurons], dtype=np.int64)
+            codes = activate(layer, codes @ weights.T + layer_bias)
+        layers.append(Layer(tuple(neurons), e))
+    output = "sign" if mlp.out_activation == "logistic" else "argmax"
+    network = Network(options.input_bits, tuple(layers), output, len(mlp.classes))
+    return network, quantizer

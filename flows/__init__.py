@@ -1,0 +1,1 @@
+"""Synthesis and timing flow scripts shipped with bespoke (read with importlib.resources)."""

@@ -1,0 +1,1 @@
+"""Verilog templates shipped with bespoke (read with importlib.resources)."""
