@@ -185,6 +185,8 @@ class Network:
             if index and layer.n_inputs != len(self.layers[index - 1].neurons):
                 raise ValueError(f"layer {index} does not take layer {index - 1}'s outputs")
         n_out = len(self.layers[-1].neurons)
+        if self.n_classes < 2:
+            raise ValueError("a classifier needs at least two classes")
         if self.output == "sign" and (n_out != 1 or self.n_classes != 2):
             raise ValueError("a 'sign' output needs one output neuron and two classes")
         if self.output == "argmax" and n_out != self.n_classes:

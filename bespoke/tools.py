@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -30,8 +31,8 @@ def find(tool: Tool) -> str:
 
 
 def version(tool: Tool) -> str:
-    """First line of the tool's version banner."""
+    """The tool's version number as its banner states it (``"11.0"``)."""
     result = subprocess.run([find(tool), *tool.version_args], capture_output=True, text=True,
                             check=False)
-    lines = (result.stdout or result.stderr).strip().splitlines()
-    return lines[0].strip() if lines else "unknown version"
+    match = re.search(r"[Vv]ersion\s+([0-9][\w.+-]*)", result.stdout + result.stderr)
+    return match.group(1) if match else "unknown"

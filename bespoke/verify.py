@@ -115,6 +115,8 @@ def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: P
     files["expected"].write_text("".join(f"{int(v):x}\n" for v in expected))
     files["observed"].unlink(missing_ok=True)
     runner = get_runner("icarus")
+    # the runner narrates every command at INFO: show that only when debugging
+    runner.log.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING)
     build_dir = workdir / "sim_build"
     runner.build(sources=[verilog_path, harness], hdl_toplevel=HARNESS_TOP, build_dir=build_dir,
                  timescale=("1ns", "1ps"), always=True, log_file=workdir / "build.log")
@@ -133,7 +135,7 @@ def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: P
                                 f"vectors: see {workdir / 'sim.log'}")
     import cocotb
 
-    return observed, f"{tools.version(tools.ICARUS)} via cocotb {cocotb.__version__}"
+    return observed, f"Icarus Verilog {tools.version(tools.ICARUS)} via cocotb {cocotb.__version__}"
 
 
 def verify(verilog_path: Path, network: Network, codes: np.ndarray,

@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   installs what is needed, then compiles the embedded default model
+#   make test   installs what is needed, then runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages the flow runs: Icarus Verilog (simulation), OpenSTA (timing, power)
+APT_PACKAGES = iverilog
+
+.PHONY: setup system-deps demo test clean
+
+setup: system-deps $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+system-deps:
+	@missing=""; for tool in iverilog; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+demo: setup
+	$(BIN)/bespoke demo -o build/demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf build $(VENV) *.egg-info

@@ -1,0 +1,14 @@
+"""bespoke: trained scikit-learn MLPs to verified bespoke circuits for printed electronics.
+
+    >>> design = bespoke.compile(clf, X_train, y_train)
+    >>> design.predict(X_test)          # bit-exact integer emulator
+    >>> design.verilog()                # module `top`
+    >>> design.verify(X_test)           # Icarus through cocotb, exact equality
+"""
+__version__ = "0.1.0"
+
+from .design import Design, compile  # noqa: E402
+from .errors import BespokeError, ToolMissingError, VerificationError  # noqa: E402
+
+__all__ = ["Design", "compile", "BespokeError", "ToolMissingError", "VerificationError",
+           "__version__"]

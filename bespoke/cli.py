@@ -1,0 +1,96 @@
+"""The command line: a thin layer over :mod:`bespoke.flow`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import BespokeError
+
+log = logging.getLogger("bespoke")
+
+
+def _add_compile_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-bits", type=int, default=4, help="bits per input code (default 4)")
+    parser.add_argument("--weight-bits", type=int, default=8, help="bits per weight (default 8)")
+    parser.add_argument("--activation-bits", type=int, default=None,
+                        help="bits per hidden activation (default 8 for relu/identity, "
+                             "4 for the logistic/tanh comparator banks)")
+    parser.add_argument("--test-size", type=float, default=0.2,
+                        help="fraction of the data held out for testing (default 0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and random vectors")
+    parser.add_argument("--random-vectors", type=int, default=1000,
+                        help="random vectors simulated besides the test split (default 1000)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bespoke", description="Compile trained scikit-learn MLPs into verified bespoke "
+                                    "circuits for printed electronics.")
+    parser.add_argument("--version", action="version", version=f"bespoke {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show every tool step")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    comp = sub.add_parser("compile", help="compile a saved MLPClassifier into verified Verilog")
+    comp.add_argument("model", type=Path, help="fitted MLPClassifier or Pipeline (pickle/joblib)")
+    comp.add_argument("--data", type=Path, required=True,
+                      help="CSV with a header row: the features the model was trained on, and the label")
+    comp.add_argument("--label-column", default="Y", help="name of the label column (default Y)")
+    comp.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    _add_compile_options(comp)
+
+    demo = sub.add_parser("demo", help="train a small MLP on scikit-learn's breast-cancer data "
+                                       "and compile it (no user data needed)")
+    demo.add_argument("-o", "--output", type=Path, default=Path("build/demo"),
+                      help="demo folder (default build/demo)")
+    _add_compile_options(demo)
+    return parser
+
+
+def _configure_logging(args) -> None:
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s" if not args.verbose else
+                        "%(levelname)s %(name)s: %(message)s")
+
+
+def _summary(report: dict, outdir: Path) -> str:
+    acc, ver = report["accuracy"], report["verification"]
+    return (f"{outdir}: accuracy float {acc['float']:.4f}, quantized {acc['quantized']:.4f}, "
+            f"RTL {acc['rtl']:.4f}; {ver['vectors']} vectors simulated, "
+            f"{ver['mismatches']} mismatches")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args)
+    from .flow import CompileConfig, run_compile
+
+    try:
+        if args.command == "demo":
+            from .demo import prepare_demo
+
+            model, data, outdir, label_column = prepare_demo(args.output)
+        else:
+            model, data, outdir, label_column = args.model, args.data, args.output, args.label_column
+        config = CompileConfig(model, data, outdir, label_column, args.input_bits,
+                               args.weight_bits, args.activation_bits, args.test_size,
+                               args.seed, args.random_vectors)
+        report = run_compile(config)
+    except BespokeError as exc:
+        if args.debug:
+            raise
+        print(f"bespoke: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bespoke: interrupted; the previous output folder, if any, is intact", file=sys.stderr)
+        return 130
+    print(_summary(report, config.outdir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

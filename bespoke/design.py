@@ -1,0 +1,134 @@
+"""The public API: :func:`compile` a fitted MLP into a :class:`Design`."""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .data import align_labels
+from .emulate import predict_codes
+from .errors import BespokeError
+from .ingest import FloatMLP, from_estimator, load_model
+from .ir import Network
+from .lower import to_verilog
+from .quantize import InputQuantizer, QuantizeOptions, quantize
+from .verify import VerificationResult, verification_vectors, verify
+
+DESIGN_FORMAT = "bespoke-design/1"
+
+
+@dataclass
+class Design:
+    """A compiled bespoke classifier: integer network, input scaling and class labels."""
+
+    network: Network
+    quantizer: InputQuantizer
+    classes: np.ndarray
+    feature_names: tuple[str, ...]
+    float_model: FloatMLP | None = field(default=None, repr=False)
+    options: QuantizeOptions = field(default_factory=QuantizeOptions)
+    _verilog: str | None = field(default=None, init=False, repr=False)
+
+    # --- inference -------------------------------------------------------------------
+    def codes(self, X: np.ndarray) -> np.ndarray:
+        """Quantize raw feature values into the circuit's input codes."""
+        return self.quantizer.codes(X)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class labels of raw feature rows, by the bit-exact integer emulator."""
+        return self.classes[predict_codes(self.network, self.codes(X))]
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    # --- hardware --------------------------------------------------------------------
+    def verilog(self) -> str:
+        """The Verilog of module ``top``: byte-identical for an identical design."""
+        if self._verilog is None:
+            header = (f"bespoke {__version__}: bespoke combinational MLP classifier\n"
+                      f"inputs: {', '.join(f'x{i} = {n}' for i, n in enumerate(self.feature_names))}"
+                      f" ({self.network.input_bits}-bit unsigned codes, see design.json)\n"
+                      f"output: y = class index into {[str(c) for c in self.classes]}")
+            self._verilog = to_verilog(self.network, header)
+        return self._verilog
+
+    def verify(self, X: np.ndarray | None = None, *, n_random: int = 1000, seed: int = 0,
+               workdir: str | Path | None = None) -> VerificationResult:
+        """Simulate the Verilog with Icarus through cocotb on the codes of ``X`` (if
+        given), the corner vectors and ``n_random`` random vectors; compare every output
+        with the emulator."""
+        codes = verification_vectors(self.network, None if X is None else self.codes(X),
+                                     n_random, seed)
+        if workdir is None:
+            with tempfile.TemporaryDirectory(prefix="bespoke-verify-") as tmp:
+                return self._verify_in(Path(tmp), codes)
+        return self._verify_in(Path(workdir), codes)
+
+    def _verify_in(self, workdir: Path, codes: np.ndarray) -> VerificationResult:
+        workdir.mkdir(parents=True, exist_ok=True)
+        verilog_path = workdir / "top.v"
+        verilog_path.write_text(self.verilog())
+        return verify(verilog_path, self.network, codes, workdir / "sim")
+
+    # --- persistence -----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": DESIGN_FORMAT,
+            "bespoke_version": __version__,
+            "classes": [c.item() if hasattr(c, "item") else c for c in self.classes],
+            "features": list(self.feature_names),
+            "input_quantization": self.quantizer.to_dict(),
+            "options": {"input_bits": self.options.input_bits,
+                        "weight_bits": self.options.weight_bits,
+                        "activation_bits": self.options.activation_bits},
+            "network": self.network.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Design":
+        if data.get("format") != DESIGN_FORMAT:
+            raise BespokeError(f"not a bespoke design file (format {data.get('format')!r}, "
+                               f"expected {DESIGN_FORMAT!r})")
+        options = QuantizeOptions(**data["options"])
+        return cls(Network.from_dict(data["network"]), InputQuantizer.from_dict(
+            data["input_quantization"]), np.asarray(data["classes"]), tuple(data["features"]),
+            None, options)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Design":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def compile(model: Any, X_train: np.ndarray, y_train: np.ndarray, *, input_bits: int = 4,
+            weight_bits: int = 8, activation_bits: int | None = None,
+            feature_names: tuple[str, ...] | None = None) -> Design:
+    """Compile a fitted ``MLPClassifier`` (or ``Pipeline(scaler, MLPClassifier)``, or the
+    path of one saved with pickle/joblib) into an exact bespoke design.
+
+    ``X_train``/``y_train`` are the training features and labels: they calibrate the
+    input quantization and the hidden activation ranges.
+    """
+    mlp = model if isinstance(model, FloatMLP) else (
+        load_model(model) if isinstance(model, (str, Path)) else from_estimator(model))
+    X_train = np.asarray(X_train, dtype=float)
+    if X_train.ndim != 2 or X_train.shape[1] != mlp.n_features:
+        raise BespokeError(f"the data has shape {X_train.shape} but the model expects "
+                           f"{mlp.n_features} features: pass the data the model was trained on")
+    if not np.all(np.isfinite(X_train)):
+        raise BespokeError("the training data contains NaN or infinite values: remove or impute them")
+    options = QuantizeOptions(input_bits, weight_bits, activation_bits)
+    y_index = align_labels(np.asarray(y_train), mlp.classes)
+    network, quantizer = quantize(mlp, X_train, y_index, options)
+    names = tuple(feature_names) if feature_names is not None else tuple(
+        f"feature{i}" for i in range(mlp.n_features))
+    if len(names) != mlp.n_features:
+        raise BespokeError(f"{len(names)} feature names for {mlp.n_features} features")
+    return Design(network, quantizer, mlp.classes, names, mlp, options)

@@ -1,0 +1,179 @@
+"""The ``bespoke compile`` flow: named, timed steps from files to a complete output folder.
+
+Everything is written into a temporary folder beside ``OUTDIR`` and moved into place
+only when complete, so an interrupted run never leaves a half-written result.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, report
+from .data import align_labels, read_csv
+from .design import Design, compile
+from .errors import BespokeError, VerificationError
+from .ingest import load_model
+from .ir import csd_digits
+from .verify import verification_vectors, verify
+
+log = logging.getLogger(__name__)
+
+#: Written into every output folder; a folder without it is never overwritten.
+MARKER = ".bespoke-output"
+
+
+@dataclass(frozen=True)
+class CompileConfig:
+    model: Path
+    data: Path
+    outdir: Path
+    label_column: str = "Y"
+    input_bits: int = 4
+    weight_bits: int = 8
+    activation_bits: int | None = None
+    test_size: float = 0.2
+    seed: int = 0
+    random_vectors: int = 1000
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str):
+        log.info("[%s] ...", name)
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = time.perf_counter() - start
+        log.info("[%s] done in %.2f s", name, self.seconds[name])
+
+
+def _check_outdir(outdir: Path) -> None:
+    if outdir.exists() and (not outdir.is_dir() or (any(outdir.iterdir())
+                                                    and not (outdir / MARKER).exists())):
+        raise BespokeError(f"{outdir} exists and was not made by bespoke: choose another -o "
+                           "folder or remove it")
+
+
+def _split(X: np.ndarray, y_index: np.ndarray, test_size: float, seed: int):
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_size < 1:
+        raise BespokeError(f"--test-size {test_size} is out of range: use a fraction in (0, 1)")
+    counts = np.bincount(y_index)
+    stratify = y_index if counts[counts > 0].min() >= 2 else None
+    try:
+        parts = train_test_split(X, y_index, test_size=test_size, random_state=seed,
+                                 stratify=stratify)
+    except ValueError as exc:
+        raise BespokeError(f"cannot split {len(X)} samples with --test-size {test_size}: {exc}") from None
+    if len(parts[3]) == 0 or len(parts[2]) == 0:
+        raise BespokeError("the train or test split is empty: use more data or another --test-size")
+    return parts
+
+
+def run_compile(config: CompileConfig) -> dict:
+    """Compile, verify and report; returns the report. Raises on failed verification."""
+    outdir = Path(config.outdir)
+    _check_outdir(outdir)
+    timer = _Timer()
+    with timer.step("ingest"):
+        mlp = load_model(config.model)
+        data = read_csv(config.data, config.label_column)
+        if data.X.shape[1] != mlp.n_features:
+            raise BespokeError(f"{config.data} has {data.X.shape[1]} features but the model "
+                               f"expects {mlp.n_features}: pass the data the model was trained on")
+        y_index = align_labels(data.y, mlp.classes)
+        X_train, X_test, y_train, y_test = _split(data.X, y_index, config.test_size, config.seed)
+    with timer.step("quantize"):
+        design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
+                         weight_bits=config.weight_bits, activation_bits=config.activation_bits,
+                         feature_names=data.feature_names)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result should not be
+    try:
+        with timer.step("generate"):
+            (staging / "top.v").write_text(design.verilog())
+            (staging / "design.json").write_text(design.to_json())
+        with timer.step("simulate"):
+            test_codes = design.codes(X_test)
+            vectors = verification_vectors(design.network, test_codes, config.random_vectors,
+                                           config.seed)
+            result = verify(staging / "top.v", design.network, vectors, staging / "sim")
+        result_report = _build_report(config, design, mlp, len(y_train), X_test, y_test,
+                                      result)
+        (staging / "timing.json").write_text(json.dumps(
+            {k: round(v, 3) for k, v in timer.seconds.items()}, indent=1) + "\n")
+        report.write(result_report | {"timing": timer.seconds}, staging)
+        # report.json holds no wall-clock figures: identical inputs give identical bytes
+        (staging / "report.json").write_text(json.dumps(result_report, indent=1) + "\n")
+        (staging / MARKER).write_text(f"bespoke {__version__}\n")
+        _replace(staging, outdir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if result.mismatches:
+        raise VerificationError(f"the RTL differs from the emulator on {result.mismatches} of "
+                                f"{result.vectors} vectors: see {outdir / 'report.md'}")
+    return result_report
+
+
+def _replace(staging: Path, outdir: Path) -> None:
+    """Move a complete result into place; the previous one survives until then."""
+    old = None
+    if outdir.exists():
+        old = outdir.with_name(f".{outdir.name}.old-{os.getpid()}")
+        outdir.rename(old)
+    staging.rename(outdir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _build_report(config: CompileConfig, design: Design, mlp, n_train: int, X_test, y_test,
+                  result) -> dict:
+    n_test = len(y_test)
+    float_pred = mlp.predict(X_test)
+    quant_pred = design.predict(X_test)
+    rtl_pred = design.classes[result.observed[:n_test]]
+    truth = mlp.classes[y_test]
+    layers = []
+    for layer, info in zip(design.network.layers, design.network.analysis):
+        kinds = {type(n.activation).__name__ if n.activation else "logits" for n in layer.neurons}
+        layers.append({
+            "neurons": len(layer.neurons),
+            "activation": ", ".join(sorted(k.replace("Activation", "").lower() for k in kinds)),
+            "accumulator_widths": [a.width for a in info.accumulators],
+            "nonzero_weights": sum(w != 0 for n in layer.neurons for w in n.weights),
+            "signed_digits": sum(len(csd_digits(w)) for n in layer.neurons for w in n.weights),
+        })
+    return {
+        "bespoke_version": __version__,
+        "model": {"name": config.model.name, "topology": list(mlp.topology),
+                  "activation": mlp.activation, "n_classes": len(mlp.classes),
+                  "classes": [str(c) for c in mlp.classes]},
+        "data": {"name": config.data.name, "label_column": config.label_column,
+                 "n_train": n_train, "n_test": n_test},
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
+                    if k not in ("model", "data", "outdir")},
+        "accuracy": {"float": float(np.mean(float_pred == truth)),
+                     "quantized": float(np.mean(quant_pred == truth)),
+                     "rtl": float(np.mean(rtl_pred == truth)),
+                     "split": "test", "n_test": n_test},
+        "verification": {k: v for k, v in result.to_dict().items() if k != "seconds"},
+        "circuit": {"inputs": design.network.n_inputs, "input_bits": design.network.input_bits,
+                    "output": design.network.output, "output_width": design.network.output_width,
+                    "layers": layers},
+    }

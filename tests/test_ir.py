@@ -1,0 +1,70 @@
+import pytest
+from hypothesis import given, strategies as st
+
+from bespoke.ir import (ClampActivation, Interval, Layer, Network, Neuron, ThresholdActivation,
+                        csd_digits)
+
+
+@given(st.integers(-10**6, 10**6), st.integers(0, 10**6))
+def test_interval_width_holds_both_ends_and_is_minimal(lo, span):
+    iv = Interval(lo, lo + span)
+    w = iv.width
+    if iv.signed:
+        assert -(1 << (w - 1)) <= iv.lo and iv.hi < (1 << (w - 1))
+        assert w == 1 or not (-(1 << (w - 2)) <= iv.lo and iv.hi < (1 << (w - 2)))
+    else:
+        assert iv.hi < (1 << w)
+        assert w == 1 or iv.hi >= (1 << (w - 1))
+
+
+@given(st.integers(-(1 << 20), 1 << 20))
+def test_csd_digits_sum_to_value_and_are_non_adjacent(value):
+    digits = csd_digits(value)
+    assert sum(sign << shift for shift, sign in digits) == value
+    shifts = [s for s, _ in digits]
+    assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:]))
+    assert len(digits) <= bin(abs(value)).count("1")
+
+
+def test_csd_of_powers_of_two_and_zero():
+    assert csd_digits(0) == []
+    assert csd_digits(-8) == [(3, -1)]
+    assert csd_digits(7) == [(0, -1), (3, 1)]
+
+
+def small_network(weights1, bias1, act, weights2, bias2, output="argmax"):
+    hidden = tuple(Neuron(tuple(w), b, act) for w, b in zip(weights1, bias1))
+    out = tuple(Neuron(tuple(w), b, None) for w, b in zip(weights2, bias2))
+    n_classes = 2 if output == "sign" else len(out)
+    return Network(4, (Layer(hidden), Layer(out)), output, n_classes)
+
+
+def test_intervals_are_exact():
+    net = small_network([[3, -2]], [5], ClampActivation(shift=1, bits=3), [[1], [-4]], [0, 7])
+    acc = net.analysis[0].accumulators[0]
+    assert (acc.lo, acc.hi) == (5 - 2 * 15, 5 + 3 * 15)
+    out = net.analysis[0].outputs[0]
+    assert (out.lo, out.hi) == (0, 7)  # (50 >> 1) saturates at 7
+    assert net.analysis[1].accumulators[1] == Interval(7 - 28, 7)
+
+
+def test_threshold_output_interval_counts_reachable_levels():
+    act = ThresholdActivation((-100, 0, 100))
+    assert act.output_interval(Interval(-5, 5)) == Interval(1, 2)
+
+
+def test_round_trip_through_dict():
+    net = small_network([[3, -2], [0, 1]], [5, -1], ThresholdActivation((-3, 0, 4)),
+                        [[1, 2]], [-3], output="sign")
+    assert Network.from_dict(net.to_dict()) == net
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: ThresholdActivation((3, 1)),
+    lambda: ClampActivation(-1, 4),
+    lambda: small_network([[1, 2]], [0], None, [[1]], [0]),
+    lambda: small_network([[1, 2]], [0], ClampActivation(0, 4), [[1]], [0], output="argmax"),
+])
+def test_invalid_networks_are_rejected(bad):
+    with pytest.raises(ValueError):
+        bad()
