@@ -59,9 +59,8 @@ class MLPCircuit(wiring.Component):
                 for value, weight in zip(values, neuron.weights):
                     for shift, sign in csd_digits(weight):
                         (positive if sign > 0 else negative).append(value.as_unsigned() << shift)
-                bias = Signal(_shape(Interval(neuron.bias, neuron.bias)), name=f"{prefix}_bias")
-                m.d.comb += bias.eq(neuron.bias)
                 acc = Signal(_shape(acc_iv), name=f"{prefix}_acc")
+                bias = Const(neuron.bias, _shape(Interval(neuron.bias, neuron.bias)))
                 m.d.comb += acc.eq(_tree_sum(positive) - _tree_sum(negative) + bias)
                 if neuron.activation is None:
                     outputs.append(acc)

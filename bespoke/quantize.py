@@ -127,6 +127,26 @@ def _inverse(activation: str, level: float) -> float:
     return math.atanh(level)  # tanh
 
 
+def comparator_decode(activation: str, bits: int) -> tuple[float, float]:
+    """``(offset, gain)``: the activation value a comparator-bank code stands for is
+    ``offset + gain * code`` (logistic: ``code / L``; tanh: ``-1 + 2 * code / L``)."""
+    levels = (1 << bits) - 1
+    return (0.0, 1.0 / levels) if activation == "logistic" else (-1.0, 2.0 / levels)
+
+
+def comparator_thresholds(activation: str, bits: int, scale_log2: int, bias: int) -> tuple[int, ...]:
+    """Integer thresholds ``T_j`` such that ``sum_j [acc >= T_j]`` equals the nearest
+    output level of ``activation((acc + bias) * 2**-scale_log2)``.
+
+    Level ``j`` is reached where the activation passes the midpoint between levels
+    ``j - 1`` and ``j``; ``acc`` is an integer, so ``acc + bias >= z * 2**e`` is
+    ``acc >= ceil(z * 2**e) - bias``: the bias folds into the constants.
+    """
+    offset, gain = comparator_decode(activation, bits)
+    midpoints = [offset + gain * (j - 0.5) for j in range(1, (1 << bits))]
+    return tuple(math.ceil(_inverse(activation, m) * 2.0 ** scale_log2) - bias for m in midpoints)
+
+
 def _hidden_neurons(activation: str, bits: int, weights: np.ndarray, biases: np.ndarray,
                     acc: np.ndarray, e: int) -> tuple[list[Neuron], np.ndarray, np.ndarray]:
     """Activation neurons of one hidden layer, and the affine decode (offset, gain) of
@@ -151,17 +171,9 @@ def _hidden_neurons(activation: str, bits: int, weights: np.ndarray, biases: np.
             gains[j] = 2.0 ** (shift - e)
             offsets[j] = -center * gains[j]
         return neurons, offsets, gains
-    levels = (1 << bits) - 1
-    if activation == "logistic":
-        midpoints = [(j - 0.5) / levels for j in range(1, levels + 1)]
-        offset, gain = 0.0, 1.0 / levels
-    else:  # tanh: output -1 + 2 * code / levels
-        midpoints = [-1.0 + (2 * j - 1) / levels for j in range(1, levels + 1)]
-        offset, gain = -1.0, 2.0 / levels
+    offset, gain = comparator_decode(activation, bits)
     for j in range(n_out):
-        # acc + bias >= z * 2**e  <=>  acc >= ceil(z * 2**e) - bias  (acc is an integer)
-        thresholds = tuple(math.ceil(_inverse(activation, m) * 2.0 ** e) - int(biases[j])
-                           for m in midpoints)
+        thresholds = comparator_thresholds(activation, bits, e, int(biases[j]))
         neurons.append(Neuron(tuple(int(w) for w in weights[j]), 0,
                               ThresholdActivation(thresholds)))
     return neurons, np.full(n_out, offset), np.full(n_out, gain)

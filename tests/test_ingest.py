@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from bespoke.errors import BespokeError
+from bespoke.ingest import from_estimator, load_model
+
+from .conftest import ACTIVATIONS, trained
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_logits_match_scikit_learn_with_the_scaler_folded(activation):
+    model, X_train, *_ = trained("iris", activation)
+    mlp = from_estimator(model)
+    proba = model.predict_proba(X_train)
+    z = mlp.logits(X_train)
+    softmax = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(softmax / softmax.sum(1, keepdims=True), proba, rtol=1e-9)
+
+
+def test_standard_scaler_folds_too():
+    _, X, _, y, _ = trained("cancer", "relu")
+    model = make_pipeline(StandardScaler(), MLPClassifier((3,), max_iter=300, random_state=0)).fit(X, y)
+    mlp = from_estimator(model)
+    z = mlp.logits(X)[:, 0]
+    np.testing.assert_allclose(1 / (1 + np.exp(-z)), model.predict_proba(X)[:, 1], rtol=1e-9)
+    assert mlp.out_activation == "logistic"
+
+
+@pytest.mark.parametrize("obj, message", [
+    (LogisticRegression(), "not an MLPClassifier"),
+    (MLPClassifier(), "not fitted"),
+    (MLPRegressor(), "MLPRegressor is not supported"),
+])
+def test_wrong_models_are_refused_with_a_reason(obj, message):
+    with pytest.raises(BespokeError, match=message):
+        from_estimator(obj)
+
+
+def test_a_file_that_is_not_a_model(tmp_path):
+    path = tmp_path / "model.pkl"
+    path.write_text("hello")
+    with pytest.raises(BespokeError, match="not a readable model file"):
+        load_model(path)
+    with pytest.raises(BespokeError, match="does not exist"):
+        load_model(tmp_path / "missing.pkl")

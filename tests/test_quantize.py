@@ -1,0 +1,78 @@
+import math
+
+import numpy as np
+import pytest
+
+from bespoke.data import align_labels
+from bespoke.emulate import predict_codes
+from bespoke.errors import BespokeError
+from bespoke.ingest import from_estimator
+from bespoke.ir import ClampActivation, ThresholdActivation
+from bespoke.quantize import (InputQuantizer, QuantizeOptions, comparator_decode,
+                              comparator_thresholds, quantize)
+
+from .conftest import ACTIVATIONS, trained
+
+
+@pytest.mark.parametrize("activation", ["logistic", "tanh"])
+@pytest.mark.parametrize("bits, e, bias", [(4, 3, 0), (3, 5, -17), (2, 0, 4)])
+def test_comparator_bank_equals_the_quantized_activation(activation, bits, e, bias):
+    """The bank's count is the nearest output level of f((acc + bias) * 2**-e)."""
+    f = {"logistic": lambda z: 1 / (1 + math.exp(-z)), "tanh": math.tanh}[activation]
+    offset, gain = comparator_decode(activation, bits)
+    thresholds = comparator_thresholds(activation, bits, e, bias)
+    checked = 0
+    for acc in range(-40 * 2 ** e, 40 * 2 ** e + 1):
+        level = (f((acc + bias) * 2.0 ** -e) - offset) / gain
+        if abs(level - math.floor(level) - 0.5) < 1e-9:
+            continue  # exactly on a midpoint: either answer is a nearest level
+        assert sum(acc >= t for t in thresholds) == round(level)
+        checked += 1
+    assert checked > 50
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("dataset", ["iris", "cancer"])
+@pytest.mark.parametrize("hidden", [(4,), (4, 3), (4, 3, 3)])
+def test_integer_network_follows_the_float_model(activation, dataset, hidden):
+    model, X_train, X_test, y_train, y_test = trained(dataset, activation, hidden)
+    mlp = from_estimator(model)
+    options = QuantizeOptions(input_bits=8, weight_bits=10, activation_bits=6)
+    network, quantizer = quantize(mlp, X_train, align_labels(y_train, mlp.classes), options)
+    kinds = {type(n.activation) for layer in network.layers[:-1] for n in layer.neurons}
+    assert kinds == ({ThresholdActivation} if activation in ("tanh", "logistic")
+                     else {ClampActivation})
+    assert network.output == ("sign" if dataset == "cancer" else "argmax")
+    emulated = mlp.classes[predict_codes(network, quantizer.codes(X_test))]
+    agreement = np.mean(emulated == model.predict(X_test))
+    assert agreement >= 0.9, agreement
+
+
+def test_input_codes_use_the_full_range_and_clip():
+    X = np.array([[0.0, 5.0], [10.0, 5.0], [5.0, 5.0]])
+    q = InputQuantizer.fit(X, 4)
+    assert q.codes(X).tolist() == [[0, 0], [15, 0], [8, 0]]
+    assert q.codes(np.array([[-3.0, 9.0], [99.0, 1.0]])).tolist() == [[0, 15], [15, 0]]
+    assert InputQuantizer.from_dict(q.to_dict()) == q
+
+
+def test_calibration_never_raises_the_training_loss():
+    model, X_train, _, y_train, _ = trained("cancer", "relu")
+    mlp = from_estimator(model)
+    y = align_labels(y_train, mlp.classes)
+    plain = InputQuantizer.fit(X_train, 4)
+    tuned = InputQuantizer.calibrate(X_train, 4, mlp, y)
+    loss = lambda q: mlp.log_loss(q.decode(q.codes(X_train)), y)  # noqa: E731
+    assert loss(tuned) <= loss(plain)
+
+
+@pytest.mark.parametrize("kwargs", [{"input_bits": 0}, {"weight_bits": 1},
+                                    {"activation_bits": 17}, {"input_bits": 40}])
+def test_bit_widths_out_of_range_are_refused(kwargs):
+    with pytest.raises(BespokeError, match="out of range"):
+        QuantizeOptions(**kwargs)
+
+
+def test_comparator_banks_wider_than_8_bits_are_refused():
+    with pytest.raises(BespokeError, match="comparators per neuron"):
+        QuantizeOptions(activation_bits=9).hidden_bits("tanh")

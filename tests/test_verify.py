@@ -1,0 +1,81 @@
+"""Ladder step 3: the emitted Verilog, in Icarus through cocotb, equals the emulator."""
+import re
+
+import numpy as np
+import pytest
+
+import bespoke
+from bespoke.emulate import predict_codes
+from bespoke.ir import Layer, Network, Neuron
+from bespoke.lower import to_verilog
+from bespoke.verify import pack, simulate, verification_vectors, verify
+
+from .conftest import ACTIVATIONS, trained
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("dataset", ["iris", "cancer"])
+def test_rtl_equals_emulator_on_every_vector(activation, dataset, tmp_path):
+    model, X_train, X_test, y_train, _ = trained(dataset, activation)
+    design = bespoke.compile(model, X_train, y_train)
+    result = design.verify(X_test, n_random=1000, workdir=tmp_path)
+    assert result.vectors == len(X_test) + 2 + design.network.n_inputs + 1000
+    assert result.mismatches == 0
+    np.testing.assert_array_equal(result.observed, result.expected)
+    assert "Icarus Verilog" in result.simulator and "cocotb" in result.simulator
+
+
+@pytest.mark.parametrize("hidden", [(5, 4), (4, 3, 3)])
+def test_deeper_networks_verify(hidden, tmp_path):
+    model, X_train, X_test, y_train, _ = trained("iris", "relu", hidden)
+    result = bespoke.compile(model, X_train, y_train).verify(X_test, n_random=1000, workdir=tmp_path)
+    assert result.mismatches == 0
+
+
+def test_rtl_argmax_ties_pick_the_first_index(tmp_path):
+    same = Neuron((1, 2), -3, None)
+    net = Network(4, (Layer((Neuron((0, 1), 0, None), same, same, Neuron((1, 2), -4, None))),),
+                  "argmax", 4)
+    (tmp_path / "top.v").write_text(to_verilog(net))
+    codes = verification_vectors(net, None, 300, seed=3)
+    result = verify(tmp_path / "top.v", net, codes, tmp_path / "sim")
+    assert result.mismatches == 0
+    assert 1 in result.observed and 2 not in result.observed
+
+
+def test_a_mutated_constant_is_caught(tmp_path):
+    """A check that cannot fail proves nothing: change one constant, expect mismatches."""
+    model, X_train, X_test, y_train, _ = trained("cancer", "relu")
+    design = bespoke.compile(model, X_train, y_train)
+    text = design.verilog()
+    bias = design.network.layers[-1].neurons[0].bias
+    # the output neuron's bias appears once, as a sized literal added to its sum
+    def signed_value(m):
+        width, value = int(m.group(1)), int(m.group(2), 16)
+        return value - (1 << width) if value >> (width - 1) else value
+
+    literals = [m for m in re.finditer(r"\$signed\((\d+)'h([0-9a-f]+)\)", text)
+                if signed_value(m) == bias]
+    assert len(literals) == 1, f"bias {bias} should appear exactly once"
+    match = literals[0]
+    width = int(match.group(1))
+    mutated = f"$signed({width}'h{(~bias) % (1 << width):x})"  # b becomes -b - 1
+    (tmp_path / "top.v").write_text(text[:match.start()] + mutated + text[match.end():])
+    codes = verification_vectors(design.network, design.codes(X_test), 1000, seed=0)
+    result = verify(tmp_path / "top.v", design.network, codes, tmp_path / "sim")
+    assert result.mismatches > 0
+    assert not result.passed
+
+
+def test_pack_places_input_i_at_bits_i_times_width():
+    assert pack(np.array([[1, 2, 3]]), 4) == [0x321]
+
+
+def test_simulate_reports_outputs_even_when_they_differ(tmp_path):
+    """simulate() returns what the RTL said; the comparison is the caller's."""
+    net = Network(2, (Layer((Neuron((1, -1), 0, None),)),), "sign", 2)
+    (tmp_path / "top.v").write_text(to_verilog(net))
+    codes = np.array([[0, 0], [3, 1], [1, 3], [2, 2]])
+    wrong = np.array([1, 1, 1, 1])
+    observed, _ = simulate(tmp_path / "top.v", net, codes, tmp_path / "sim", expected=wrong)
+    assert observed.tolist() == predict_codes(net, codes).tolist() == [0, 1, 0, 0]
