@@ -1,5 +1,8 @@
 """Lower: the integer IR to an Amaranth component, and that to Verilog.
 
+The top module ``top`` instantiates one submodule per neuron and one for the output
+decision; synthesis keeps that hierarchy to report area per neuron.
+
 Every multiplication by a hardwired weight becomes shifted copies of the input, one
 per canonical signed digit, summed in a positive and a negative adder tree with one
 subtraction.  Every named signal takes its shape from the IR's intervals
@@ -13,7 +16,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigne
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .ir import ClampActivation, Interval, Network, ThresholdActivation, csd_digits
+from .ir import ClampActivation, Interval, Network, Neuron, ThresholdActivation, csd_digits
 
 
 def input_name(index: int) -> str:
@@ -37,8 +40,118 @@ def _tree_sum(values: list[Value]) -> Value:
     return values[0]
 
 
+def neuron_name(layer: int, neuron: int) -> str:
+    """Instance (and Verilog submodule) name of one neuron."""
+    return f"l{layer}_n{neuron}"
+
+
+DECISION_NAME = "decide"
+
+
+class NeuronCircuit(wiring.Component):
+    """One neuron: ``i<k>`` in for every input with a non-zero weight, ``out`` the
+    activation code (hidden layers) or the accumulator (output layer)."""
+
+    def __init__(self, neuron: Neuron, inputs: tuple[Interval, ...], acc: Interval,
+                 out: Interval):
+        self.neuron, self.acc_interval = neuron, acc
+        self.used = tuple(k for k, w in enumerate(neuron.weights) if w)
+        ports = {f"i{k}": In(_shape(inputs[k])) for k in self.used}
+        ports["out"] = Out(_shape(out))
+        super().__init__(ports)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        positive, negative = [], []
+        for k in self.used:
+            value = getattr(self, f"i{k}")
+            for shift, sign in csd_digits(self.neuron.weights[k]):
+                (positive if sign > 0 else negative).append(value.as_unsigned() << shift)
+        bias = self.neuron.bias
+        acc = Signal(_shape(self.acc_interval), name="acc")
+        m.d.comb += acc.eq(_tree_sum(positive) - _tree_sum(negative)
+                           + Const(bias, _shape(Interval(bias, bias))))
+        act = self.neuron.activation
+        if act is None:
+            m.d.comb += self.out.eq(acc)
+        elif isinstance(act, ClampActivation):
+            m.d.comb += self.out.eq(_clamp(act, acc, self.acc_interval))
+        else:
+            m.d.comb += self.out.eq(_thermometer_count(act, acc, m))
+        return m
+
+
+def _clamp(act: ClampActivation, acc: Signal, acc_iv: Interval) -> Value:
+    """``clamp(acc >> shift, 0, max)``, with only the checks the interval can reach."""
+    shifted_iv = acc_iv.shift_right(act.shift)
+    shifted = acc >> act.shift  # arithmetic: floors like the emulator
+    result: Value = shifted
+    if shifted_iv.hi > act.max_code:
+        result = Mux(shifted > act.max_code, act.max_code, result)
+    if shifted_iv.lo < 0:
+        result = Mux(shifted < 0, 0, result)
+    return result
+
+
+def _thermometer_count(act: ThresholdActivation, acc: Signal, m: Module) -> Value:
+    """``sum_j [acc >= T_j]`` of a comparator bank.
+
+    The comparator outputs form a thermometer code ``t_1 >= t_2 >= ...`` (the
+    thresholds are sorted), so bit ``b`` of the count is the XOR of the ``t_j`` whose
+    index ``j`` is a multiple of ``2**b``: no adder needed.
+    """
+    count = len(act.thresholds)
+    therm = Signal(count, name="therm")
+    m.d.comb += [therm[j].eq(acc >= t) for j, t in enumerate(act.thresholds)]
+    bits = []
+    for b in range(count.bit_length()):
+        taps = [therm[j - 1] for j in range(1 << b, count + 1, 1 << b)]
+        bit = taps[0]
+        for tap in taps[1:]:
+            bit = bit ^ tap
+        bits.append(bit)
+    return Cat(*bits)
+
+
+class DecisionCircuit(wiring.Component):
+    """The class index from the logits ``z<i>``: argmax (first index wins ties) or ``z0 > 0``."""
+
+    def __init__(self, network: Network):
+        self.network = network
+        logits = network.analysis[-1].accumulators
+        ports = {f"z{i}": In(_shape(iv)) for i, iv in enumerate(logits)}
+        ports["y"] = Out(network.output_width)
+        super().__init__(ports)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        logits = [getattr(self, f"z{i}") for i in range(len(self.network.layers[-1].neurons))]
+        if self.network.output == "sign":
+            m.d.comb += self.y.eq(logits[0] > 0)
+            return m
+        width = self.network.output_width
+        # comparator tree; the left operand always holds lower indices, so the right
+        # one wins only when strictly greater: the first index wins ties
+        entries = [(Const(i, width), v) for i, v in enumerate(logits)]
+        while len(entries) > 1:
+            merged = []
+            for i in range(0, len(entries) - 1, 2):
+                (ia, va), (ib, vb) = entries[i], entries[i + 1]
+                take_b = vb > va
+                merged.append((Mux(take_b, ib, ia), Mux(take_b, vb, va)))
+            if len(entries) % 2:
+                merged.append(entries[-1])
+            entries = merged
+        m.d.comb += self.y.eq(entries[0][0])
+        return m
+
+
 class MLPCircuit(wiring.Component):
-    """A fully parallel, combinational bespoke classifier: ``x0..xN-1`` in, ``y`` out."""
+    """A fully parallel, combinational bespoke classifier: ``x0..xN-1`` in, ``y`` out.
+
+    One submodule per neuron (``l<layer>_n<index>``) and one for the decision
+    (``decide``), so synthesis can report area per neuron.
+    """
 
     def __init__(self, network: Network):
         self.network = network
@@ -52,72 +165,18 @@ class MLPCircuit(wiring.Component):
         values: list[Value] = [getattr(self, input_name(i)) for i in range(net.n_inputs)]
         for li, (layer, info) in enumerate(zip(net.layers, net.analysis)):
             outputs = []
-            for ni, (neuron, acc_iv, out_iv) in enumerate(
-                    zip(layer.neurons, info.accumulators, info.outputs)):
-                prefix = f"l{li}_n{ni}"
-                positive, negative = [], []
-                for value, weight in zip(values, neuron.weights):
-                    for shift, sign in csd_digits(weight):
-                        (positive if sign > 0 else negative).append(value.as_unsigned() << shift)
-                acc = Signal(_shape(acc_iv), name=f"{prefix}_acc")
-                bias = Const(neuron.bias, _shape(Interval(neuron.bias, neuron.bias)))
-                m.d.comb += acc.eq(_tree_sum(positive) - _tree_sum(negative) + bias)
-                if neuron.activation is None:
-                    outputs.append(acc)
-                    continue
-                code = Signal(_shape(out_iv), name=f"{prefix}_out")
-                m.d.comb += code.eq(self._activation(neuron.activation, acc, acc_iv, prefix, m))
-                outputs.append(code)
+            for ni, neuron in enumerate(layer.neurons):
+                circuit = NeuronCircuit(neuron, info.inputs, info.accumulators[ni],
+                                        info.outputs[ni])
+                m.submodules[neuron_name(li, ni)] = circuit
+                m.d.comb += [getattr(circuit, f"i{k}").eq(values[k]) for k in circuit.used]
+                outputs.append(circuit.out)
             values = outputs
-        m.d.comb += getattr(self, OUTPUT_NAME).eq(self._decide(values))
+        decision = DecisionCircuit(net)
+        m.submodules[DECISION_NAME] = decision
+        m.d.comb += [getattr(decision, f"z{i}").eq(v) for i, v in enumerate(values)]
+        m.d.comb += getattr(self, OUTPUT_NAME).eq(decision.y)
         return m
-
-    @staticmethod
-    def _activation(act, acc: Signal, acc_iv: Interval, prefix: str, m: Module) -> Value:
-        if isinstance(act, ClampActivation):
-            shifted_iv = acc_iv.shift_right(act.shift)
-            shifted = acc >> act.shift  # arithmetic: floors like the emulator
-            result: Value = shifted
-            if shifted_iv.hi > act.max_code:
-                result = Mux(shifted > act.max_code, act.max_code, result)
-            if shifted_iv.lo < 0:
-                result = Mux(shifted < 0, 0, result)
-            return result
-        assert isinstance(act, ThresholdActivation)
-        # thermometer t_j = [acc >= T_j] (monotone in j); bit b of the count
-        # sum_j t_j is the XOR of t_j over the j that are multiples of 2**b
-        therm = Signal(len(act.thresholds), name=f"{prefix}_therm")
-        m.d.comb += [therm[j].eq(acc >= t) for j, t in enumerate(act.thresholds)]
-        count = len(act.thresholds)
-        bits = []
-        for b in range(count.bit_length()):
-            step = 1 << b
-            taps = [therm[j - 1] for j in range(step, count + 1, step)]
-            x = taps[0]
-            for tap in taps[1:]:
-                x = x ^ tap
-            bits.append(x)
-        return Cat(*bits)
-
-    def _decide(self, logits: list[Value]) -> Value:
-        net = self.network
-        if net.output == "sign":
-            return logits[0] > 0
-        width = net.output_width
-        # comparator tree; the left operand always holds lower indices, so the right
-        # one wins only when strictly greater: the first index wins ties
-        entries = [(Const(i, width), v) for i, v in enumerate(logits)]
-        while len(entries) > 1:
-            merged = []
-            for i in range(0, len(entries), 2):
-                if i + 1 == len(entries):
-                    merged.append(entries[i])
-                    continue
-                (ia, va), (ib, vb) = entries[i], entries[i + 1]
-                take_b = vb > va
-                merged.append((Mux(take_b, ib, ia), Mux(take_b, vb, va)))
-            entries = merged
-        return entries[0][0]
 
 
 def to_verilog(network: Network, header: str = "") -> str:

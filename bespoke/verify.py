@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from string import Template
+from typing import Sequence
 
 import numpy as np
 
@@ -93,10 +94,12 @@ def pack(codes: np.ndarray, bits: int) -> list[int]:
 
 
 def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: Path,
-             expected: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+             expected: np.ndarray | None = None,
+             extra_sources: Sequence[Path] = ()) -> tuple[np.ndarray, str]:
     """Simulate ``codes`` through the design in ``verilog_path`` with cocotb + Icarus.
 
-    Returns the design's output per vector and a description of the simulator.
+    ``extra_sources`` are compiled too (the cell models of a gate netlist).  Returns
+    the design's output per vector and a description of the simulator.
     """
     from cocotb_tools.runner import get_runner
 
@@ -118,7 +121,7 @@ def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: P
     # the runner narrates every command at INFO: show that only when debugging
     runner.log.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING)
     build_dir = workdir / "sim_build"
-    runner.build(sources=[verilog_path, harness], hdl_toplevel=HARNESS_TOP, build_dir=build_dir,
+    runner.build(sources=[verilog_path, *map(Path, extra_sources), harness], hdl_toplevel=HARNESS_TOP, build_dir=build_dir,
                  timescale=("1ns", "1ps"), always=True, log_file=workdir / "build.log")
     env = {f"BESPOKE_{k.upper()}": str(v) for k, v in files.items()}
     # rewrite assertions of the bench only: rewriting every import is ~8x slower
@@ -143,12 +146,12 @@ def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: P
     return observed, f"Icarus Verilog {tools.version(tools.ICARUS)} via cocotb {cocotb.__version__}"
 
 
-def verify(verilog_path: Path, network: Network, codes: np.ndarray,
-           workdir: Path) -> VerificationResult:
+def verify(verilog_path: Path, network: Network, codes: np.ndarray, workdir: Path,
+           extra_sources: Sequence[Path] = ()) -> VerificationResult:
     """Simulate every vector and compare the class index with the emulator's."""
     start = time.perf_counter()
     expected = predict_codes(network, codes)
-    observed, simulator = simulate(verilog_path, network, codes, workdir, expected)
+    observed, simulator = simulate(verilog_path, network, codes, workdir, expected, extra_sources)
     mismatches = int(np.count_nonzero(observed != expected))
     seconds = time.perf_counter() - start
     log.info("simulated %d vectors with %s in %.1f s: %d mismatches", len(codes), simulator,

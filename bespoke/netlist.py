@@ -1,0 +1,140 @@
+"""Gate netlists as Yosys writes them, evaluated over every vector with numpy.
+
+The circuits are combinational, so evaluating the netlist on all verification vectors
+at once is cheap.  That gives, per net, how often it is 1 (the static power of a
+resistor-load printed gate depends on how often its output is low) and how often it
+toggles between consecutive vectors, and it is a second, independent check that the
+mapped gates still compute the emulator's answers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BespokeError
+from .liberty import CellLibrary
+
+_IDENT = r"(?:\\\S+|[A-Za-z_][\w$]*)"
+_INSTANCE = re.compile(rf"^\s*({_IDENT})\s+({_IDENT})\s*\((.*?)\);", re.M | re.S)
+_PIN = re.compile(rf"\.({_IDENT})\s*\(\s*({_IDENT}|1'b[01])?\s*\)")
+_ASSIGN = re.compile(rf"^\s*assign\s+({_IDENT})\s*=\s*({_IDENT}|1'b[01])\s*;", re.M)
+_DECL = re.compile(rf"^\s*(input|output)\s+({_IDENT})\s*;", re.M)
+_BIT = re.compile(r"^\\?(.+)\[(\d+)\]$")
+
+
+@dataclass(frozen=True)
+class Instance:
+    cell: str
+    name: str
+    pins: tuple[tuple[str, str], ...]  # (pin, net)
+
+
+@dataclass(frozen=True)
+class Netlist:
+    """A flat, bit-level netlist: one net per port bit (``splitnets -ports``)."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    instances: tuple[Instance, ...]
+    assigns: tuple[tuple[str, str], ...]
+
+
+def _net(name: str) -> str:
+    return name.strip().removeprefix("\\")
+
+
+def parse_netlist(text: str, module: str = "top") -> Netlist:
+    """Parse the one module ``module`` of ``write_verilog -noattr -noexpr`` output."""
+    match = re.search(rf"^module {re.escape(module)}\s*\(.*?\);(.*?)^endmodule", text, re.M | re.S)
+    if not match:
+        raise BespokeError(f"the netlist has no module {module!r}")
+    body = match.group(1)
+    decls = [(d, _net(n)) for d, n in _DECL.findall(body)]
+    instances = []
+    for cell, name, pins in _INSTANCE.findall(body):
+        if cell in ("input", "output", "wire", "assign", "reg"):
+            continue
+        instances.append(Instance(cell, _net(name),
+                                  tuple((p, _net(n) if n else "") for p, n in _PIN.findall(pins))))
+    assigns = tuple((_net(a), _net(b)) for a, b in _ASSIGN.findall(body))
+    return Netlist(tuple(n for d, n in decls if d == "input"),
+                   tuple(n for d, n in decls if d == "output"), tuple(instances), assigns)
+
+
+def port_bits(nets: tuple[str, ...]) -> dict[str, dict[int, str]]:
+    """Group bit nets ``name[i]`` by port name: ``{name: {i: net}}``."""
+    ports: dict[str, dict[int, str]] = {}
+    for net in nets:
+        m = _BIT.match(net)
+        name, bit = (m.group(1), int(m.group(2))) if m else (net, 0)
+        ports.setdefault(name, {})[bit] = net
+    return ports
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every net's value on every vector, and the static power that implies."""
+
+    values: dict[str, np.ndarray]  # net -> bool per vector
+    outputs: dict[str, np.ndarray]  # output port -> unsigned int per vector
+    static_power_uw: float  # mean over the vectors of the state-dependent cell leakage
+    cell_power_uw: dict[str, float]  # the same, per cell type
+    toggle_rate: float  # mean fraction of nets that change between consecutive vectors
+
+
+def evaluate(netlist: Netlist, library: CellLibrary, inputs: dict[str, np.ndarray]) -> Evaluation:
+    """Evaluate the netlist on unsigned input port values (one array per port)."""
+    n = len(next(iter(inputs.values())))
+    values: dict[str, np.ndarray] = {"1'b0": np.zeros(n, bool), "1'b1": np.ones(n, bool)}
+    for name, bits in port_bits(netlist.inputs).items():
+        if name not in inputs:
+            raise BespokeError(f"no values given for netlist input {name!r}")
+        word = np.asarray(inputs[name], dtype=np.int64)
+        for bit, net in bits.items():
+            values[net] = ((word >> bit) & 1).astype(bool)
+    pending = list(netlist.instances)
+    assigns = list(netlist.assigns)
+    power: dict[str, float] = {}
+    while pending or assigns:
+        progressed = False
+        for lhs, rhs in list(assigns):
+            if rhs in values:
+                values[lhs] = values[rhs]
+                assigns.remove((lhs, rhs))
+                progressed = True
+        waiting = []
+        for inst in pending:
+            cell = library.cells.get(inst.cell)
+            if cell is None:
+                raise BespokeError(f"the netlist uses cell {inst.cell!r}, which the liberty lacks")
+            pins = dict(inst.pins)
+            if any(pins.get(p, "") not in values for p in cell.inputs):
+                waiting.append(inst)
+                continue
+            pin_values = {p: values[pins[p]] for p in cell.inputs}
+            out = cell.evaluate(pin_values)
+            if cell.output in pins and pins[cell.output]:
+                values[pins[cell.output]] = out
+            power[inst.cell] = power.get(inst.cell, 0.0) + float(
+                np.mean(cell.static_power_uw(pin_values | {cell.output: out})))
+            progressed = True
+        pending = waiting
+        if not progressed:
+            raise BespokeError("the netlist has a combinational loop or an undriven net")
+    outputs = {}
+    for name, bits in port_bits(netlist.outputs).items():
+        word = np.zeros(n, dtype=np.int64)
+        for bit, net in bits.items():
+            word |= values.get(net, values["1'b0"]).astype(np.int64) << bit
+        outputs[name] = word
+    nets = [v for k, v in values.items() if not k.startswith("1'b")]
+    toggles = (float(np.mean([np.mean(v[1:] != v[:-1]) for v in nets]))
+               if n > 1 and nets else 0.0)
+    return Evaluation(values, outputs, sum(power.values()), dict(sorted(power.items())), toggles)
+
+
+def read_netlist(path: Path, module: str = "top") -> Netlist:
+    return parse_netlist(Path(path).read_text(), module)
