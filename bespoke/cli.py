@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import BespokeError
+from .formal import DEFAULT_MAX_CELLS
 
 log = logging.getLogger("bespoke")
 
@@ -23,6 +24,15 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and random vectors")
     parser.add_argument("--random-vectors", type=int, default=1000,
                         help="random vectors simulated besides the test split (default 1000)")
+    hw = parser.add_argument_group("synthesis")
+    hw.add_argument("--no-synth", dest="synthesize", action="store_false",
+                    help="stop after RTL verification (no area, power or timing)")
+    hw.add_argument("--liberty", type=Path, default=None,
+                    help="cell library to map to (default: the bundled printed EGFET library)")
+    hw.add_argument("--yosys", default="yowasp",
+                    help="'yowasp' (default, from PyPI), 'system' (yosys on PATH) or a path")
+    hw.add_argument("--formal-max-cells", type=int, default=DEFAULT_MAX_CELLS,
+                    help=f"largest netlist to prove equivalent to the RTL (default {DEFAULT_MAX_CELLS})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", type=Path, default=Path("build/demo"),
                       help="demo folder (default build/demo)")
     _add_compile_options(demo)
+
+    rep = sub.add_parser("report", help="re-render report.md and report.html of an output folder")
+    rep.add_argument("outdir", type=Path)
     return parser
 
 
@@ -58,10 +71,9 @@ def _configure_logging(args) -> None:
 
 
 def _summary(report: dict, outdir: Path) -> str:
-    acc, ver = report["accuracy"], report["verification"]
-    return (f"{outdir}: accuracy float {acc['float']:.4f}, quantized {acc['quantized']:.4f}, "
-            f"RTL {acc['rtl']:.4f}; {ver['vectors']} vectors simulated, "
-            f"{ver['mismatches']} mismatches")
+    from .report import headline
+
+    return f"{outdir}:\n" + "\n".join(f"  {label}: {text}" for label, text in headline(report))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     from .flow import CompileConfig, run_compile
 
     try:
+        if args.command == "report":
+            from .report import rerender
+
+            rerender(args.outdir)
+            print(f"{args.outdir}: report.md and report.html re-rendered")
+            return 0
         if args.command == "demo":
             from .demo import prepare_demo
 
@@ -78,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             model, data, outdir, label_column = args.model, args.data, args.output, args.label_column
         config = CompileConfig(model, data, outdir, label_column, args.input_bits,
                                args.weight_bits, args.activation_bits, args.test_size,
-                               args.seed, args.random_vectors)
+                               args.seed, args.random_vectors, args.synthesize, args.liberty,
+                               args.yosys, args.formal_max_cells)
         report = run_compile(config)
     except BespokeError as exc:
         if args.debug:

@@ -22,6 +22,8 @@ from .data import align_labels, read_csv
 from .design import Design, compile
 from .errors import BespokeError, VerificationError
 from .ingest import load_model
+from .formal import DEFAULT_MAX_CELLS
+from .implement import ImplementOptions, implement
 from .ir import csd_digits
 from .verify import verification_vectors, verify
 
@@ -43,6 +45,10 @@ class CompileConfig:
     test_size: float = 0.2
     seed: int = 0
     random_vectors: int = 1000
+    synthesize: bool = True
+    liberty: Path | None = None  # None: the bundled printed EGFET library
+    yosys: str = "yowasp"
+    formal_max_cells: int = DEFAULT_MAX_CELLS
 
 
 class _Timer:
@@ -115,11 +121,18 @@ def run_compile(config: CompileConfig) -> dict:
             result = verify(staging / "top.v", design.network, vectors, staging / "sim")
         result_report = _build_report(config, design, mlp, len(y_train), X_test, y_test,
                                       result)
-        (staging / "timing.json").write_text(json.dumps(
-            {k: round(v, 3) for k, v in timer.seconds.items()}, indent=1) + "\n")
-        report.write(result_report | {"timing": timer.seconds}, staging)
-        # report.json holds no wall-clock figures: identical inputs give identical bytes
-        (staging / "report.json").write_text(json.dumps(result_report, indent=1) + "\n")
+        if config.synthesize and result.passed:
+            with timer.step("synthesize"):
+                hardware = implement(design.network, staging / "top.v", vectors, len(test_codes),
+                                     staging / "hw", ImplementOptions(
+                                         config.liberty, config.yosys, config.formal_max_cells))
+            result_report |= hardware.report_sections()
+            timer.seconds |= {"synthesize.yosys": hardware.synthesis.seconds,
+                              "synthesize.gate_simulation": hardware.gate_verification.seconds,
+                              "synthesize.formal": hardware.equivalence.seconds}
+        timing = {k: round(v, 3) for k, v in timer.seconds.items()}
+        (staging / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
+        report.write(result_report, staging, timing)
         (staging / MARKER).write_text(f"bespoke {__version__}\n")
         _replace(staging, outdir)
     except BaseException:
@@ -128,6 +141,11 @@ def run_compile(config: CompileConfig) -> dict:
     if result.mismatches:
         raise VerificationError(f"the RTL differs from the emulator on {result.mismatches} of "
                                 f"{result.vectors} vectors: see {outdir / 'report.md'}")
+    gate = result_report.get("gate_level")
+    if gate and (gate["verification"]["mismatches"] or not gate["evaluation_matches_emulator"]
+                 or gate["equivalence"]["status"] == "failed"):
+        raise VerificationError(f"the synthesized netlist differs from the emulator: see "
+                                f"{outdir / 'report.md'}")
     return result_report
 
 
@@ -166,7 +184,7 @@ def _build_report(config: CompileConfig, design: Design, mlp, n_train: int, X_te
                   "classes": [str(c) for c in mlp.classes]},
         "data": {"name": config.data.name, "label_column": config.label_column,
                  "n_train": n_train, "n_test": n_test},
-        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
+        "options": {k: (v.name if isinstance(v, Path) else v) for k, v in asdict(config).items()
                     if k not in ("model", "data", "outdir")},
         "accuracy": {"float": float(np.mean(float_pred == truth)),
                      "quantized": float(np.mean(quant_pred == truth)),

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 #: Designs above this many cells are not attempted by default: SAT time grows quickly
 #: with the width of the adders, and simulation already checks every vector.
-DEFAULT_MAX_CELLS = 3000
+DEFAULT_MAX_CELLS = 1000
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class EquivalenceResult:
 
 
 def check_equivalence(rtl: Path, netlist_bus: Path, cell_models: Path, workdir: Path, *,
-                      cells: int, max_cells: int = DEFAULT_MAX_CELLS, timeout_s: float = 120.0,
+                      cells: int, max_cells: int = DEFAULT_MAX_CELLS, timeout_s: float = 60.0,
                       yosys: str = "yowasp", top: str = "top") -> EquivalenceResult:
     """Prove that the netlist computes the RTL's function for every input."""
     if cells > max_cells:

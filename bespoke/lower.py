@@ -49,13 +49,16 @@ DECISION_NAME = "decide"
 
 
 class NeuronCircuit(wiring.Component):
-    """One neuron: ``i<k>`` in for every input with a non-zero weight, ``out`` the
-    activation code (hidden layers) or the accumulator (output layer)."""
+    """One neuron: ``i<k>`` in for every input with a non-zero weight that is not a
+    constant, ``out`` the activation code (hidden layers) or the accumulator (output)."""
 
     def __init__(self, neuron: Neuron, inputs: tuple[Interval, ...], acc: Interval,
                  out: Interval):
         self.neuron, self.acc_interval = neuron, acc
-        self.used = tuple(k for k, w in enumerate(neuron.weights) if w)
+        # inputs whose interval is one value are constants: their product joins the bias
+        self.used = tuple(k for k, w in enumerate(neuron.weights) if w and inputs[k].lo != inputs[k].hi)
+        self.constant = neuron.bias + sum(w * inputs[k].lo for k, w in enumerate(neuron.weights)
+                                          if w and inputs[k].lo == inputs[k].hi)
         ports = {f"i{k}": In(_shape(inputs[k])) for k in self.used}
         ports["out"] = Out(_shape(out))
         super().__init__(ports)
@@ -67,7 +70,7 @@ class NeuronCircuit(wiring.Component):
             value = getattr(self, f"i{k}")
             for shift, sign in csd_digits(self.neuron.weights[k]):
                 (positive if sign > 0 else negative).append(value.as_unsigned() << shift)
-        bias = self.neuron.bias
+        bias = self.constant
         acc = Signal(_shape(self.acc_interval), name="acc")
         m.d.comb += acc.eq(_tree_sum(positive) - _tree_sum(negative)
                            + Const(bias, _shape(Interval(bias, bias))))

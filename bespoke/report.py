@@ -1,49 +1,182 @@
-"""Reports: ``report.json`` (machine-readable) and ``report.md`` (for people)."""
+"""Reports: ``report.json`` (machine-readable), ``report.md`` and ``report.html`` (for people).
+
+Markdown and HTML are rendered from the JSON alone, so ``bespoke report OUTDIR``
+re-renders them at any time.
+"""
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
+
+from . import plots
+from .errors import BespokeError
+
+#: A printed battery delivers on the order of 30 mW (DESIGN.md section 3).
+BATTERY_MW = 30.0
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
-def render_markdown(report: dict) -> str:
-    acc, ver, model = report["accuracy"], report["verification"], report["model"]
+def _num(value: float | None, fmt: str = "{:.4g}") -> str:
+    return "n/a" if value is None else fmt.format(value)
+
+
+def headline(report: dict) -> list[tuple[str, str]]:
+    """The figures users decide by, as (label, text) pairs."""
+    acc, ver = report["accuracy"], report["verification"]
+    rows = [("accuracy float / quantized / RTL",
+             f"{_pct(acc['float'])} / {_pct(acc['quantized'])} / {_pct(acc['rtl'])}"),
+            ("RTL vs emulator", f"{ver['mismatches']} mismatches in {ver['vectors']} vectors")]
+    if "area" in report:
+        power, gate = report["power"], report["gate_level"]
+        rows += [
+            ("area", f"{report['area']['cm2']:.3f} cm² ({report['area']['um2']:.4g} µm²), "
+                     f"{report['cells']} cells"),
+            ("power", f"{power['mw']:.3f} mW (leakage {power['leakage_mw']:.3f}, internal "
+                      f"{_num(power['internal_mw'])}, switching {_num(power['switching_mw'])})"),
+            ("printed battery", f"{'fits' if report['battery']['fits_30mw'] else 'does NOT fit'} "
+                                f"a {BATTERY_MW:g} mW budget"),
+            ("critical path", f"{report['delay']['ms']:.2f} ms, up to "
+                              f"{report['clock']['max_hz']:.3g} classifications/s"),
+            ("netlist vs emulator", f"{gate['verification']['mismatches']} mismatches in "
+                                    f"{gate['verification']['vectors']} vectors (Icarus, cells)"),
+            ("formal RTL = netlist", gate["equivalence"]["status"]),
+        ]
+    return rows
+
+
+def render_markdown(report: dict, timing: dict | None = None) -> str:
+    model, opts = report["model"], report["options"]
+    acc, ver = report["accuracy"], report["verification"]
     lines = [
         f"# bespoke report: {model['name']}",
         "",
         f"Topology {'-'.join(map(str, model['topology']))}, hidden activation "
-        f"`{model['activation']}`, {model['n_classes']} classes, "
-        f"{report['options']['input_bits']}-bit inputs, {report['options']['weight_bits']}-bit weights.",
+        f"`{model['activation']}`, {model['n_classes']} classes, {opts['input_bits']}-bit inputs, "
+        f"{opts['weight_bits']}-bit weights.",
+        "",
+        "| figure | value |", "|---|---|",
+        *[f"| {label} | {text} |" for label, text in headline(report)],
         "",
         "## Accuracy on the test split",
         "",
-        f"| float (scikit-learn) | quantized (emulator) | RTL (simulated) | test samples |",
+        "| float (scikit-learn) | quantized (emulator) | RTL (simulated) | test samples |",
         "|---|---|---|---|",
         f"| {_pct(acc['float'])} | {_pct(acc['quantized'])} | {_pct(acc['rtl'])} | {acc['n_test']} |",
         "",
         "## Verification",
         "",
-        f"{ver['vectors']} vectors (the test split, the corners, {report['options']['random_vectors']} "
-        f"random) simulated with {ver['simulator']}: **{ver['mismatches']} mismatches** against "
-        f"the bit-exact emulator ({'passed' if ver['mismatches'] == 0 else 'FAILED'}).",
-        "",
-        "## Circuit",
-        "",
-        "| layer | neurons | activation | accumulator widths (bits) | non-zero weights | signed digits |",
-        "|---|---|---|---|---|---|",
+        f"{ver['vectors']} vectors (the test split, the corners, {opts['random_vectors']} random) "
+        f"simulated with {ver['simulator']}: **{ver['mismatches']} mismatches** against the "
+        f"bit-exact emulator ({'passed' if ver['mismatches'] == 0 else 'FAILED'}).",
     ]
+    if "gate_level" in report:
+        gate = report["gate_level"]
+        lines += [
+            "",
+            f"Gate netlist with the cell models, same vectors, same simulator: "
+            f"**{gate['verification']['mismatches']} mismatches**. Netlist evaluated by bespoke: "
+            f"{'matches' if gate['evaluation_matches_emulator'] else 'DIFFERS FROM'} the emulator. "
+            f"Formal equivalence RTL = netlist: **{gate['equivalence']['status']}**"
+            f"{' (' + gate['equivalence']['reason'] + ')' if gate['equivalence']['reason'] else ''}.",
+        ]
+    if "area" in report:
+        syn, power = report["synthesis"], report["power"]
+        lines += [
+            "",
+            "## Synthesis",
+            "",
+            f"{syn['tool']}, ABC script `{syn['abc_script']}`, library `{syn['liberty']}`, "
+            f"hierarchy {syn['hierarchy']}.",
+            "",
+            "| cell | count |", "|---|---|",
+            *[f"| {cell} | {count} |" for cell, count in syn["cells_by_type"].items()],
+            "",
+            "| module | cells | area (µm²) |", "|---|---|---|",
+            *[f"| {name} | {m['cells']} | {m['area_um2']:.4g} |" for name, m in syn["modules"].items()],
+            "",
+            "## Power and timing",
+            "",
+            f"- leakage: {power['leakage_mw']:.4f} mW ({power['leakage_method']})",
+            f"- internal: {_num(power['internal_mw'])} mW, switching: "
+            f"{_num(power['switching_mw'])} mW ({power['dynamic_method']})",
+            f"- critical path: {report['delay']['ms']:.3f} ms ({report['delay']['source']})",
+        ]
+    lines += ["", "## Circuit", "",
+              "| layer | neurons | activation | accumulator widths (bits) | non-zero weights | signed digits |",
+              "|---|---|---|---|---|---|"]
     for i, layer in enumerate(report["circuit"]["layers"]):
         lines.append(f"| {i} | {layer['neurons']} | {layer['activation']} | "
                      f"{layer['accumulator_widths']} | {layer['nonzero_weights']} | "
                      f"{layer['signed_digits']} |")
-    lines += ["", "## Time per stage", "", "| stage | seconds |", "|---|---|"]
-    lines += [f"| {stage} | {seconds:.2f} |" for stage, seconds in report["timing"].items()]
+    if timing:
+        lines += ["", "## Time per stage", "", "| stage | seconds |", "|---|---|"]
+        lines += [f"| {stage} | {seconds:.2f} |" for stage, seconds in timing.items()]
     return "\n".join(lines) + "\n"
 
 
-def write(report: dict, outdir: Path) -> None:
+def figures(report: dict) -> dict[str, str]:
+    """SVG pictures: accuracy side by side, cells by type, area per neuron."""
+    acc = report["accuracy"]
+    result = {"accuracy": plots.bar_chart(
+        ["float", "quantized", "RTL"], [100 * acc["float"], 100 * acc["quantized"], 100 * acc["rtl"]],
+        title="Test accuracy", ylabel="%", fmt="{:.2f}")}
+    if "synthesis" in report:
+        syn = report["synthesis"]
+        result["cells"] = plots.bar_chart(list(syn["cells_by_type"]), list(syn["cells_by_type"].values()),
+                                          title="Cells by type", ylabel="cells", fmt="{:.0f}")
+        result["area_per_module"] = plots.bar_chart(
+            list(syn["modules"]), [m["area_um2"] / 1e8 for m in syn["modules"].values()],
+            title="Area per neuron (l<layer>_n<index>) and decision", ylabel="cm²",
+            horizontal=True, fmt="{:.3f}")
+    return result
+
+
+def render_html(report: dict, timing: dict | None = None) -> str:
+    """A self-contained page: headline table, pictures inline as SVG, the Markdown below."""
+    rows = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>"
+                   for a, b in headline(report))
+    pictures = "".join(f'<figure id="{name}">{svg}</figure>' for name, svg in figures(report).items())
+    details = html.escape(render_markdown(report, timing))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>bespoke report: {html.escape(report['model']['name'])}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; }} th, td {{ text-align: left; padding: .2em .8em;
+border-bottom: 1px solid #ddd; }} figure {{ display: inline-block; margin: .5em; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+</style></head><body>
+<h1>bespoke report: {html.escape(report['model']['name'])}</h1>
+<table>{rows}</table>
+{pictures}
+<h2>Details</h2>
+<pre>{details}</pre>
+</body></html>
+"""
+
+
+def write(report: dict, outdir: Path, timing: dict | None = None) -> None:
+    """Write ``report.json`` (no wall-clock figures: identical inputs, identical bytes),
+    ``report.md`` and ``report.html``."""
     (outdir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
-    (outdir / "report.md").write_text(render_markdown(report))
+    (outdir / "report.md").write_text(render_markdown(report, timing))
+    (outdir / "report.html").write_text(render_html(report, timing))
+
+
+def rerender(outdir: Path) -> None:
+    """``bespoke report OUTDIR``: rebuild the Markdown and HTML from ``report.json``."""
+    path = Path(outdir) / "report.json"
+    if not path.is_file():
+        raise BespokeError(f"{outdir} has no report.json: pass a folder written by bespoke compile")
+    try:
+        report = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BespokeError(f"{path} is not valid JSON ({exc.msg}): recompile the design") from None
+    timing_path = Path(outdir) / "timing.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else None
+    (Path(outdir) / "report.md").write_text(render_markdown(report, timing))
+    (Path(outdir) / "report.html").write_text(render_html(report, timing))

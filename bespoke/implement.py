@@ -1,0 +1,132 @@
+"""Implement: from verified RTL to the figures users decide by.
+
+Synthesis (Yosys) on a cell library, gate-level verification (Icarus with the cell
+models, bespoke's own evaluation of the netlist, and a formal equivalence check where
+the design is small enough), state-dependent static power from the real data, and
+timing and dynamic power from OpenSTA.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import pdk, sta
+from .emulate import predict_codes
+from .errors import ToolMissingError
+from .formal import DEFAULT_MAX_CELLS, EquivalenceResult, check_equivalence
+from .ir import Network
+from .liberty import CellLibrary, read_liberty
+from .lower import OUTPUT_NAME, input_name
+from .netlist import Evaluation, cell_models_verilog, evaluate, longest_path_ms, read_netlist
+from .report import BATTERY_MW
+from .synth import SynthesisResult, synthesize
+from .verify import VerificationResult, verify
+
+log = logging.getLogger(__name__)
+
+#: Published printed-MLP flows clock their designs with a 200 ms virtual clock.
+CLOCK_PERIOD_MS = 200.0
+
+
+@dataclass(frozen=True)
+class ImplementOptions:
+    liberty: Path | None = None  # None: the bundled EGFET library
+    yosys: str = "yowasp"
+    formal_max_cells: int = DEFAULT_MAX_CELLS
+    synth_timeout_s: float = 900.0
+
+
+@dataclass(frozen=True)
+class Implementation:
+    synthesis: SynthesisResult
+    library: CellLibrary
+    liberty_name: str
+    gate_verification: VerificationResult
+    evaluation_matches: bool
+    power: Evaluation  # on the test vectors (real data)
+    equivalence: EquivalenceResult
+    timing: sta.TimingPower | None  # None when OpenSTA is not available
+    fallback_delay_ms: float
+
+    def report_sections(self) -> dict:
+        syn = self.synthesis
+        leakage_mw = self.power.static_power_uw / 1000.0
+        if self.timing is not None:
+            internal, switching = self.timing.internal_mw, self.timing.switching_mw
+            dynamic = (f"{self.timing.tool}, input activity {self.power.toggle_rate:.3f} per "
+                       f"{CLOCK_PERIOD_MS:g} ms clock (mean toggle rate of the nets on the test data)")
+            delay_ms, delay_source = self.timing.delay_ms, self.timing.tool
+        else:
+            internal = switching = None
+            dynamic = "not computed: OpenSTA is not available ('sudo apt-get install opensta')"
+            delay_ms = self.fallback_delay_ms
+            delay_source = ("longest path summing the liberty's worst cell delays "
+                            "(OpenSTA is not available)")
+        total = leakage_mw + (internal or 0.0) + (switching or 0.0)
+        return {
+            "synthesis": syn.to_dict() | {"liberty": self.liberty_name},
+            "area": {"um2": syn.area_um2, "cm2": syn.area_cm2},
+            "cells": syn.cells,
+            "power": {
+                "mw": total, "leakage_mw": leakage_mw, "internal_mw": internal,
+                "switching_mw": switching,
+                "leakage_method": ("state-dependent cell leakage weighted by how often each gate "
+                                   f"input/output state occurs on the {len(next(iter(self.power.outputs.values())))}"
+                                   " test vectors"),
+                "leakage_by_cell_mw": {k: v / 1000.0 for k, v in self.power.cell_power_uw.items()},
+                "dynamic_method": dynamic,
+                "opensta_leakage_mw": None if self.timing is None else self.timing.leakage_mw,
+            },
+            "delay": {"ms": delay_ms, "source": delay_source},
+            "clock": {"max_hz": 1000.0 / delay_ms if delay_ms > 0 else None},
+            "battery": {"limit_mw": BATTERY_MW, "fits_30mw": total <= BATTERY_MW},
+            "gate_level": {
+                "verification": {k: v for k, v in self.gate_verification.to_dict().items()
+                                 if k != "seconds"},
+                "evaluation_matches_emulator": self.evaluation_matches,
+                "equivalence": {k: v for k, v in self.equivalence.to_dict().items()
+                                if k != "seconds"},
+            },
+        }
+
+
+def _port_values(network: Network, codes: np.ndarray) -> dict[str, np.ndarray]:
+    return {input_name(i): codes[:, i] for i in range(network.n_inputs)}
+
+
+def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, workdir: Path,
+              options: ImplementOptions = ImplementOptions()) -> Implementation:
+    """Synthesize ``rtl`` and check and measure the netlist. ``vectors[:n_test]`` are the
+    test split's codes (real data: power is measured on them)."""
+    liberty = Path(options.liberty) if options.liberty else pdk.bundled_liberty()
+    library = read_liberty(liberty)
+    workdir = Path(workdir)
+    syn = synthesize(rtl, liberty, workdir / "synth", yosys=options.yosys,
+                     timeout_s=options.synth_timeout_s)
+    if options.liberty is None:
+        models = pdk.bundled_cell_models()
+    else:
+        models = workdir / "synth" / "cell_models.v"
+        models.write_text(cell_models_verilog(library))
+    gate = verify(syn.netlist_bus, network, vectors, workdir / "gate_sim", extra_sources=[models])
+    netlist = read_netlist(syn.netlist)
+    expected = predict_codes(network, vectors)
+    everything = evaluate(netlist, library, _port_values(network, vectors))
+    matches = bool(np.array_equal(everything.outputs[OUTPUT_NAME], expected))
+    test = vectors[:n_test] if n_test > 1 else vectors
+    power = evaluate(netlist, library, _port_values(network, test))
+    equivalence = check_equivalence(rtl, syn.netlist_bus, models, workdir / "formal",
+                                    cells=syn.cells, max_cells=options.formal_max_cells,
+                                    yosys=options.yosys)
+    fallback = longest_path_ms(netlist, library)
+    try:
+        timing = sta.run_sta(syn.netlist, liberty, "top", workdir / "sta",
+                             input_activity=power.toggle_rate, clock_period_ms=CLOCK_PERIOD_MS)
+    except ToolMissingError as exc:
+        log.warning("%s; the report gives leakage from the library and no dynamic power", exc)
+        timing = None
+    return Implementation(syn, library, liberty.name, gate, matches, power, equivalence, timing,
+                          fallback)

@@ -1,0 +1,42 @@
+"""Pictures for the reports: SVG text, deterministic for identical data."""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({"svg.hashsalt": "bespoke", "svg.fonttype": "none", "font.size": 9})
+
+
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prolog so it can be inlined in HTML
+
+
+def bar_chart(labels: list[str], values: list[float], *, title: str, ylabel: str,
+              horizontal: bool = False, fmt: str = "{:.3g}") -> str:
+    """A labelled bar chart as SVG."""
+    height = max(2.2, 0.28 * len(labels) + 0.8) if horizontal else 2.6
+    fig, ax = plt.subplots(figsize=(5.2, height))
+    positions = range(len(labels))
+    bars = (ax.barh(positions, values, color="#4477aa") if horizontal
+            else ax.bar(positions, values, color="#4477aa"))
+    if horizontal:
+        ax.set_yticks(list(positions), labels)
+        ax.invert_yaxis()
+        ax.set_xlabel(ylabel)
+    else:
+        ax.set_xticks(list(positions), labels, rotation=30 if len(labels) > 4 else 0, ha="right"
+                      if len(labels) > 4 else "center")
+        ax.set_ylabel(ylabel)
+    ax.bar_label(bars, [fmt.format(v) for v in values], padding=2, fontsize=8)
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.margins(x=0.15 if horizontal else 0.05, y=0.05 if horizontal else 0.15)
+    return _svg(fig)

