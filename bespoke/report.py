@@ -33,14 +33,15 @@ def headline(report: dict) -> list[tuple[str, str]]:
     if "area" in report:
         power, gate = report["power"], report["gate_level"]
         rows += [
-            ("area", f"{report['area']['cm2']:.3f} cm² ({report['area']['um2']:.4g} µm²), "
+            ("area", f"{report['area']['cm2']:.4g} cm² ({report['area']['um2']:.4g} µm²), "
                      f"{report['cells']} cells"),
-            ("power", f"{power['mw']:.3f} mW (leakage {power['leakage_mw']:.3f}, internal "
+            ("power", f"{power['mw']:.4g} mW (leakage {power['leakage_mw']:.4g}, internal "
                       f"{_num(power['internal_mw'])}, switching {_num(power['switching_mw'])})"),
             ("printed battery", f"{'fits' if report['battery']['fits_30mw'] else 'does NOT fit'} "
                                 f"a {BATTERY_MW:g} mW budget"),
-            ("critical path", f"{report['delay']['ms']:.2f} ms, up to "
-                              f"{report['clock']['max_hz']:.3g} classifications/s"),
+            ("critical path", f"{report['delay']['ms']:.4g} ms, up to "
+                              f"{report['clock']['max_hz']:.3g} classifications/s"
+             if report["clock"]["max_hz"] else "none: no gate between inputs and output"),
             ("netlist vs emulator", f"{gate['verification']['mismatches']} mismatches in "
                                     f"{gate['verification']['vectors']} vectors (Icarus, cells)"),
             ("formal RTL = netlist", gate["equivalence"]["status"]),

