@@ -6,9 +6,9 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the flow runs: Icarus Verilog (simulation), OpenSTA (timing, power)
-APT_PACKAGES = iverilog
+APT_PACKAGES = iverilog opensta
 
-.PHONY: setup system-deps demo test clean
+.PHONY: setup system-deps demo test bench clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 system-deps:
-	@missing=""; for tool in iverilog; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; for tool in iverilog sta; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $(APT_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
@@ -30,6 +30,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/cardio_sanity.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info
