@@ -22,6 +22,25 @@ class Trace:
     prediction: np.ndarray  # class index per row
 
 
+def accumulate(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """``acc = bias + sum_m ((x >> m) << m) @ W_m``: one matrix product per input mask
+    (a single one for exact neurons)."""
+    biases = np.array([n.bias for n in layer.neurons], dtype=np.int64)
+    if all(n.exact for n in layer.neurons):
+        weights = np.array([n.weights for n in layer.neurons], dtype=np.int64)
+        return x @ weights.T + biases
+    per_mask: dict[int, np.ndarray] = {}
+    for j, neuron in enumerate(layer.neurons):
+        for mask, row in neuron.masked_weights().items():
+            matrix = per_mask.setdefault(mask, np.zeros((len(layer.neurons), x.shape[1]), np.int64))
+            for k, w in row.items():
+                matrix[j, k] += w
+    acc = np.broadcast_to(biases, (x.shape[0], len(biases))).copy()
+    for mask, matrix in sorted(per_mask.items()):
+        acc += ((x >> mask) << mask) @ matrix.T
+    return acc
+
+
 def activate(layer: Layer, acc: np.ndarray) -> np.ndarray:
     """Output codes of one hidden layer, given its accumulators (rows = samples)."""
     out = np.empty_like(acc)
@@ -49,14 +68,12 @@ def trace(network: Network, codes: np.ndarray) -> Trace:
     x = x.astype(np.int64)
     accs, outs = [], []
     for index, layer in enumerate(network.layers):
-        weights = np.array([n.weights for n in layer.neurons], dtype=np.int64)
-        biases = np.array([n.bias for n in layer.neurons], dtype=np.int64)
-        acc = x @ weights.T + biases
+        acc = accumulate(layer, x)
         accs.append(acc)
         if index < len(network.layers) - 1:
             x = activate(layer, acc)
             outs.append(x)
-    logits = accs[-1]
+    logits = accs[-1] >> network.decision_shift
     if network.output == "sign":
         prediction = (logits[:, 0] > 0).astype(np.int64)
     else:

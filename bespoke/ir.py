@@ -112,15 +112,84 @@ Activation = Union[ClampActivation, ThresholdActivation]
 
 
 @dataclass(frozen=True)
+class Term:
+    """One shifted copy of an input in a neuron's adder tree:
+    ``sign * (((x >> mask) << mask) << shift)`` (``mask`` low bits of ``x`` dropped)."""
+
+    input: int
+    shift: int
+    sign: int
+    mask: int
+
+
+#: Connections whose input range is at most this wide get their interval by enumeration.
+_ENUMERATE_LIMIT = 1 << 12
+
+
+@dataclass(frozen=True)
 class Neuron:
+    """``acc = bias + sum of terms``; each non-zero weight is its canonical signed digits.
+
+    Approximations are explicit: ``input_masks[k]`` low bits of input ``k`` are dropped
+    (empty: none), and ``truncation`` drops every partial-product bit in a column below
+    it (the digit at ``shift`` loses the input bits below ``truncation - shift``).
+    """
+
     weights: tuple[int, ...]
     bias: int
     activation: Activation | None  # None on the output layer
+    input_masks: tuple[int, ...] = ()
+    truncation: int = 0
+
+    def __post_init__(self) -> None:
+        if self.input_masks and len(self.input_masks) != len(self.weights):
+            raise ValueError("input_masks needs one entry per weight")
+        if self.truncation < 0 or any(m < 0 for m in self.input_masks):
+            raise ValueError("masks and truncation must be >= 0")
+
+    @property
+    def exact(self) -> bool:
+        return not self.truncation and not any(self.input_masks)
+
+    def terms(self, k: int) -> tuple[Term, ...]:
+        """The terms of connection ``k`` (none for a zero weight)."""
+        base = self.input_masks[k] if self.input_masks else 0
+        return tuple(Term(k, shift, sign, max(base, self.truncation - shift))
+                     for shift, sign in csd_digits(self.weights[k]))
+
+    def all_terms(self) -> tuple[Term, ...]:
+        return tuple(t for k in range(len(self.weights)) for t in self.terms(k))
+
+    def masked_weights(self) -> dict[int, dict[int, int]]:
+        """``{mask: {input: weight}}`` with ``acc = bias + sum w * ((x >> mask) << mask)``."""
+        result: dict[int, dict[int, int]] = {}
+        for term in self.all_terms():
+            row = result.setdefault(term.mask, {})
+            row[term.input] = row.get(term.input, 0) + term.sign * (1 << term.shift)
+        return result
+
+    def connection_interval(self, k: int, x: Interval) -> Interval:
+        """Exact range of connection ``k``'s contribution when its input lies in ``x``."""
+        terms = self.terms(k)
+        masks = {t.mask for t in terms}
+        if len(masks) <= 1:  # w * masked(x): monotone in x
+            m = masks.pop() if masks else 0
+            return Interval((x.lo >> m) << m, (x.hi >> m) << m).times(self.weights[k])
+        if x.hi - x.lo <= _ENUMERATE_LIMIT:
+            values = [sum(t.sign * (((v >> t.mask) << t.mask) << t.shift) for t in terms)
+                      for v in range(x.lo, x.hi + 1)]
+            return Interval(min(values), max(values))
+        total = Interval(0, 0)  # sound, if not tight
+        for t in terms:
+            masked = Interval((x.lo >> t.mask) << t.mask, (x.hi >> t.mask) << t.mask)
+            total = total + masked.times(t.sign << t.shift)
+        return total
 
     def accumulator_interval(self, inputs: tuple[Interval, ...]) -> Interval:
         total = Interval(self.bias, self.bias)
-        for weight, interval in zip(self.weights, inputs):
-            total = total + interval.times(weight)
+        for k, (weight, interval) in enumerate(zip(self.weights, inputs)):
+            if weight:
+                total = total + self.connection_interval(k, interval)
         return total
 
 
@@ -153,6 +222,8 @@ class Network:
     layers: tuple[Layer, ...]
     output: Literal["argmax", "sign"]
     n_classes: int
+    #: argmax compares ``logit >> decision_shift``: only an MSB slice of the logits
+    decision_shift: int = 0
     analysis: tuple[LayerAnalysis, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -191,6 +262,8 @@ class Network:
             raise ValueError("a 'sign' output needs one output neuron and two classes")
         if self.output == "argmax" and n_out != self.n_classes:
             raise ValueError("an 'argmax' output needs one output neuron per class")
+        if self.decision_shift < 0 or (self.decision_shift and self.output != "argmax"):
+            raise ValueError("decision_shift is an argmax option and must be >= 0")
 
     def _analyze(self) -> tuple[LayerAnalysis, ...]:
         inputs = tuple(Interval.of_unsigned_bits(self.input_bits) for _ in range(self.n_inputs))
@@ -217,6 +290,8 @@ class Network:
                 entry: dict = {
                     "weights": list(neuron.weights),
                     "bias": neuron.bias,
+                    **({"input_masks": list(neuron.input_masks)} if any(neuron.input_masks) else {}),
+                    **({"truncation": neuron.truncation} if neuron.truncation else {}),
                     "accumulator": {"min": acc.lo, "max": acc.hi, "width": acc.width,
                                     "signed": acc.signed},
                 }
@@ -232,7 +307,7 @@ class Network:
             layers.append({"acc_scale_log2": layer.acc_scale_log2, "neurons": neurons})
         return {"input_bits": self.input_bits, "output": self.output,
                 "n_classes": self.n_classes, "output_width": self.output_width,
-                "layers": layers}
+                "decision_shift": self.decision_shift, "layers": layers}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Network":
@@ -251,9 +326,12 @@ class Network:
                 else:
                     raise ValueError(f"unknown activation kind {act['kind']!r}")
                 neurons.append(Neuron(tuple(int(w) for w in entry["weights"]),
-                                      int(entry["bias"]), activation))
+                                      int(entry["bias"]), activation,
+                                      tuple(int(m) for m in entry.get("input_masks", ())),
+                                      int(entry.get("truncation", 0))))
             layers.append(Layer(tuple(neurons), int(layer.get("acc_scale_log2", 0))))
-        return cls(int(data["input_bits"]), tuple(layers), data["output"], int(data["n_classes"]))
+        return cls(int(data["input_bits"]), tuple(layers), data["output"], int(data["n_classes"]),
+                   int(data.get("decision_shift", 0)))
 
 
 def csd_digits(value: int) -> list[tuple[int, int]]:

@@ -4,8 +4,8 @@ The top module ``top`` instantiates one submodule per neuron and one for the out
 decision; synthesis keeps that hierarchy to report area per neuron.
 
 Every multiplication by a hardwired weight becomes shifted copies of the input, one
-per canonical signed digit, summed in a positive and a negative adder tree with one
-subtraction.  Every named signal takes its shape from the IR's intervals
+per canonical signed digit (the IR's terms, with any approximation's dropped bits
+already removed), summed in a positive and a negative adder tree with one subtraction.  Every named signal takes its shape from the IR's intervals
 (:mod:`bespoke.ir`), so the generator never decides a width on its own.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigne
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .ir import ClampActivation, Interval, Network, Neuron, ThresholdActivation, csd_digits
+from .ir import ClampActivation, Interval, Network, Neuron, ThresholdActivation
 
 
 def input_name(index: int) -> str:
@@ -57,7 +57,8 @@ class NeuronCircuit(wiring.Component):
         self.neuron, self.acc_interval = neuron, acc
         # inputs whose interval is one value are constants: their product joins the bias
         self.used = tuple(k for k, w in enumerate(neuron.weights) if w and inputs[k].lo != inputs[k].hi)
-        self.constant = neuron.bias + sum(w * inputs[k].lo for k, w in enumerate(neuron.weights)
+        self.constant = neuron.bias + sum(neuron.connection_interval(k, inputs[k]).lo
+                                          for k, w in enumerate(neuron.weights)
                                           if w and inputs[k].lo == inputs[k].hi)
         ports = {f"i{k}": In(_shape(inputs[k])) for k in self.used}
         ports["out"] = Out(_shape(out))
@@ -67,9 +68,12 @@ class NeuronCircuit(wiring.Component):
         m = Module()
         positive, negative = [], []
         for k in self.used:
-            value = getattr(self, f"i{k}")
-            for shift, sign in csd_digits(self.neuron.weights[k]):
-                (positive if sign > 0 else negative).append(value.as_unsigned() << shift)
+            value = getattr(self, f"i{k}").as_unsigned()
+            for term in self.neuron.terms(k):
+                if term.mask >= len(value):
+                    continue  # every bit of this partial product is dropped
+                shifted = value[term.mask:] << (term.mask + term.shift)
+                (positive if term.sign > 0 else negative).append(shifted)
         bias = self.constant
         acc = Signal(_shape(self.acc_interval), name="acc")
         m.d.comb += acc.eq(_tree_sum(positive) - _tree_sum(negative)
@@ -128,7 +132,9 @@ class DecisionCircuit(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        logits = [getattr(self, f"z{i}") for i in range(len(self.network.layers[-1].neurons))]
+        shift = self.network.decision_shift  # compare only an MSB slice of the logits
+        logits = [getattr(self, f"z{i}") >> shift
+                  for i in range(len(self.network.layers[-1].neurons))]
         if self.network.output == "sign":
             m.d.comb += self.y.eq(logits[0] > 0)
             return m

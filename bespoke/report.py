@@ -96,7 +96,11 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
             "| cell | count |", "|---|---|",
             *[f"| {cell} | {count} |" for cell, count in syn["cells_by_type"].items()],
             "",
+            "Per layer and per module (one module per neuron, mapped on its own; the totals "
+            "above come from the flat netlist, optimized across neurons):",
+            "",
             "| module | cells | area (µm²) |", "|---|---|---|",
+            *[f"| **{name}** | {m['cells']} | {m['area_um2']:.4g} |" for name, m in syn["layers"].items()],
             *[f"| {name} | {m['cells']} | {m['area_um2']:.4g} |" for name, m in syn["modules"].items()],
             "",
             "## Power and timing",

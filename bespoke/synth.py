@@ -55,11 +55,22 @@ class SynthesisResult:
     def area_cm2(self) -> float:
         return self.area_um2 / UM2_PER_CM2
 
+    def by_layer(self) -> dict[str, ModuleArea]:
+        """Module areas summed per layer (``layer 0``, ...) and for the ``decision``."""
+        groups: dict[str, list[ModuleArea]] = {}
+        for name, area in self.modules.items():
+            match = re.fullmatch(r"l(\d+)_n\d+", name)
+            groups.setdefault(f"layer {match.group(1)}" if match else "decision", []).append(area)
+        return {k: ModuleArea(sum(a.cells for a in v), sum(a.area_um2 for a in v))
+                for k, v in sorted(groups.items())}
+
     def to_dict(self) -> dict:
         return {"area_um2": self.area_um2, "area_cm2": self.area_cm2, "cells": self.cells,
                 "cells_by_type": dict(sorted(self.cells_by_type.items())),
                 "modules": {k: {"cells": v.cells, "area_um2": v.area_um2}
                             for k, v in self.modules.items()},
+                "layers": {k: {"cells": v.cells, "area_um2": v.area_um2}
+                           for k, v in self.by_layer().items()},
                 "tool": self.tool, "abc_script": self.abc_script,
                 "hierarchy": ("flattened for the netlist and totals; per-module figures from a "
                               "second mapping with one module per neuron kept")}

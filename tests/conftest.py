@@ -48,3 +48,32 @@ def write_csv(path: Path, X: np.ndarray, y: np.ndarray, delimiter: str = ";") ->
     lines += [delimiter.join([*(repr(float(v)) for v in row), str(label)]) for row, label in zip(X, y)]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def random_network(seed: int, *, approximate: bool = True, activation: str = "clamp",
+                   sizes: tuple[int, ...] = (5, 4, 3), input_bits: int = 4):
+    """A random integer network, optionally with every approximation knob turned on."""
+    from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
+
+    rng = np.random.default_rng(seed)
+    layers = []
+    for li, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        last = li == len(sizes) - 2
+        neurons = []
+        for _ in range(n_out):
+            weights = tuple(int(w) if rng.random() > 0.2 else 0 for w in rng.integers(-127, 128, n_in))
+            bias = int(rng.integers(-2000, 2000))
+            if last:
+                act = None
+            elif activation == "clamp":
+                act = ClampActivation(int(rng.integers(0, 6)), int(rng.integers(1, 6)))
+            else:
+                act = ThresholdActivation(tuple(sorted(int(t) for t in rng.integers(-3000, 3000, 7))))
+            masks, truncation = (), 0
+            if approximate:
+                masks = tuple(int(m) for m in rng.integers(0, 3, n_in))
+                truncation = int(rng.integers(0, 6))
+            neurons.append(Neuron(weights, bias, act, masks, truncation))
+        layers.append(Layer(tuple(neurons)))
+    shift = int(rng.integers(0, 4)) if approximate else 0
+    return Network(input_bits, tuple(layers), "argmax", sizes[-1], decision_shift=shift)

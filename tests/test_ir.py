@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from bespoke.ir import (ClampActivation, Interval, Layer, Network, Neuron, ThresholdActivation,
+from bespoke.ir import (ClampActivation, Interval, Layer, Network, Neuron, Term, ThresholdActivation,
                         csd_digits)
 
 
@@ -68,3 +68,35 @@ def test_round_trip_through_dict():
 def test_invalid_networks_are_rejected(bad):
     with pytest.raises(ValueError):
         bad()
+
+
+@given(st.integers(0, 10_000), st.sampled_from(["clamp", "threshold"]))
+def test_every_value_lies_in_its_interval(seed, activation):
+    """The widths are derived from the intervals: no value may ever escape them."""
+    import numpy as np
+
+    from bespoke.emulate import trace
+
+    from .conftest import random_network
+
+    net = random_network(seed, activation=activation)
+    rng = np.random.default_rng(seed)
+    codes = np.concatenate([rng.integers(0, 16, (200, net.n_inputs)),
+                            np.zeros((1, net.n_inputs), int), np.full((1, net.n_inputs), 15)])
+    t = trace(net, codes)
+    for info, acc, out in zip(net.analysis, t.accumulators, t.codes + (None,)):
+        for j, iv in enumerate(info.accumulators):
+            assert iv.lo <= acc[:, j].min() and acc[:, j].max() <= iv.hi
+        if out is not None:
+            for j, iv in enumerate(info.outputs):
+                assert iv.lo <= out[:, j].min() and out[:, j].max() <= iv.hi
+
+
+def test_truncation_drops_the_low_columns_of_each_digit():
+    n = Neuron((7,), 0, None, (), truncation=2)  # 7 = 8 - 1: digits at shifts 3 and 0
+    assert n.terms(0) == (Term(0, 0, -1, 2), Term(0, 3, 1, 0))
+    assert n.masked_weights() == {2: {0: -1}, 0: {0: 8}}
+    # x = 5: 8*5 - ((5 >> 2) << 2) = 40 - 4
+    assert n.connection_interval(0, Interval(5, 5)) == Interval(36, 36)
+    # enumerated exactly over 0..15: min at x=0, max at x=15 -> 120 - 12
+    assert n.connection_interval(0, Interval(0, 15)) == Interval(0, 108)

@@ -79,3 +79,13 @@ def test_verilog_is_accepted_by_yosys(tmp_path):
          "read_verilog top.v; hierarchy -check -top top; proc; check -assert"],
         cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_approximated_networks_equal_the_emulator_in_amaranth(seed):
+    """Masks, column truncation and an MSB-slice argmax, in every combination."""
+    from .conftest import random_network
+
+    net = random_network(seed, activation="clamp" if seed % 2 else "threshold")
+    codes = random_codes(net, 150, seed)
+    assert amaranth_outputs(net, codes) == predict_codes(net, codes).tolist()

@@ -44,6 +44,9 @@ def test_real_synthesis_area_is_the_sum_of_cell_areas(tmp_path):
     assert set(result.modules) == {"l0_n0", "l0_n1", "l1_n0", "l1_n1", "decide"}
     assert result.netlist.is_file() and result.netlist_bus.is_file()
     assert result.tool.startswith("Yosys 0.")
+    layers = result.by_layer()
+    assert list(layers) == ["decision", "layer 0", "layer 1"]
+    assert layers["layer 1"].cells == result.modules["l1_n0"].cells + result.modules["l1_n1"].cells
 
 
 def test_a_missing_system_yosys_gives_an_install_hint(monkeypatch):

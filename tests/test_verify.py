@@ -79,3 +79,13 @@ def test_simulate_reports_outputs_even_when_they_differ(tmp_path):
     wrong = np.array([1, 1, 1, 1])
     observed, _ = simulate(tmp_path / "top.v", net, codes, tmp_path / "sim", expected=wrong)
     assert observed.tolist() == predict_codes(net, codes).tolist() == [0, 1, 0, 0]
+
+
+def test_an_approximated_network_verifies_in_icarus(tmp_path):
+    from .conftest import random_network
+
+    net = random_network(11)
+    assert net.decision_shift and any(not n.exact for layer in net.layers for n in layer.neurons)
+    (tmp_path / "top.v").write_text(to_verilog(net))
+    result = verify(tmp_path / "top.v", net, verification_vectors(net, None, 1000, 0), tmp_path / "sim")
+    assert result.mismatches == 0
