@@ -24,6 +24,15 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and random vectors")
     parser.add_argument("--random-vectors", type=int, default=1000,
                         help="random vectors simulated besides the test split (default 1000)")
+    search = parser.add_argument_group("approximation")
+    search.add_argument("--approximate", action="store_true",
+                        help="search approximations of multipliers, accumulators and activations "
+                             "for the smallest circuit within the accuracy budget")
+    search.add_argument("--max-accuracy-loss", type=float, default=1.0,
+                        help="percentage points of validation accuracy the search may give up "
+                             "(default 1.0)")
+    search.add_argument("--search-time", type=float, default=60.0,
+                        help="time budget of the search in seconds (default 60)")
     hw = parser.add_argument_group("synthesis")
     hw.add_argument("--no-synth", dest="synthesize", action="store_false",
                     help="stop after RTL verification (no area, power or timing)")
@@ -97,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         config = CompileConfig(model, data, outdir, label_column, args.input_bits,
                                args.weight_bits, args.activation_bits, args.test_size,
                                args.seed, args.random_vectors, args.synthesize, args.liberty,
-                               args.yosys, args.formal_max_cells)
+                               args.yosys, args.formal_max_cells, args.approximate,
+                               args.max_accuracy_loss / 100.0, args.search_time)
         report = run_compile(config)
     except BespokeError as exc:
         if args.debug:

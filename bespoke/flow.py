@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,10 @@ from .design import Design, compile
 from .errors import BespokeError, VerificationError
 from .ingest import load_model
 from .formal import DEFAULT_MAX_CELLS
-from .implement import ImplementOptions, implement
+from .approximate import describe
+from .estimate import AreaModel
+from .implement import ImplementOptions, implement, measure
+from .search import SearchOptions, SearchResult, greedy_search, write_front
 from .ir import csd_digits
 from .verify import verification_vectors, verify
 
@@ -49,6 +52,10 @@ class CompileConfig:
     liberty: Path | None = None  # None: the bundled printed EGFET library
     yosys: str = "yowasp"
     formal_max_cells: int = DEFAULT_MAX_CELLS
+    approximate: bool = False
+    max_accuracy_loss: float = 0.01  # fraction of validation accuracy the search may give up
+    search_time_s: float = 60.0
+    validation_size: float = 0.25  # fraction of the training split the search validates on
 
 
 class _Timer:
@@ -92,6 +99,11 @@ def run_compile(config: CompileConfig) -> dict:
     """Compile, verify and report; returns the report. Raises on failed verification."""
     outdir = Path(config.outdir)
     _check_outdir(outdir)
+    if not 0 <= config.max_accuracy_loss <= 1:
+        raise BespokeError(f"--max-accuracy-loss {100 * config.max_accuracy_loss:g} is out of range: "
+                           "use 0 to 100 percentage points")
+    if config.search_time_s <= 0:
+        raise BespokeError(f"--search-time {config.search_time_s:g} must be positive")
     timer = _Timer()
     with timer.step("ingest"):
         mlp = load_model(config.model)
@@ -101,10 +113,20 @@ def run_compile(config: CompileConfig) -> dict:
                                f"expects {mlp.n_features}: pass the data the model was trained on")
         y_index = align_labels(data.y, mlp.classes)
         X_train, X_test, y_train, y_test = _split(data.X, y_index, config.test_size, config.seed)
+    if config.approximate:  # the search validates on part of the training split
+        X_train, X_val, y_train, y_val = _split(X_train, y_train, config.validation_size, config.seed)
     with timer.step("quantize"):
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,
                          feature_names=data.feature_names)
+    exact_design, search = design, None
+    if config.approximate:
+        with timer.step("search"):
+            search = greedy_search(design.network, design.codes(X_train), design.codes(X_val),
+                                   y_val, AreaModel.bundled(),
+                                   SearchOptions(config.max_accuracy_loss, config.search_time_s),
+                                   progress=lambda line: log.info("[search] %s", line))
+            design = replace(design, network=search.chosen.network)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     umask = os.umask(0)
@@ -121,12 +143,22 @@ def run_compile(config: CompileConfig) -> dict:
             result = verify(staging / "top.v", design.network, vectors, staging / "sim")
         result_report = _build_report(config, design, mlp, len(y_train), X_test, y_test,
                                       result)
+        if search is not None:
+            result_report["approximation"] = _approximation_report(search, exact_design)
+            write_front(search, staging / "approximation")
         if config.synthesize and result.passed:
             with timer.step("synthesize"):
                 hardware = implement(design.network, staging / "top.v", vectors, len(test_codes),
                                      staging / "hw", ImplementOptions(
                                          config.liberty, config.yosys, config.formal_max_cells))
             result_report |= hardware.report_sections()
+            if search is not None:
+                with timer.step("baseline"):
+                    (staging / "baseline").mkdir()
+                    (staging / "baseline" / "top.v").write_text(exact_design.verilog())
+                    result_report["baseline"] = _baseline_report(
+                        exact_design, X_test, mlp.classes[y_test], staging / "baseline",
+                        ImplementOptions(config.liberty, config.yosys), result_report, test_codes)
             timer.seconds |= {"synthesize.yosys": hardware.synthesis.seconds,
                               "synthesize.gate_simulation": hardware.gate_verification.seconds,
                               "synthesize.formal": hardware.equivalence.seconds}
@@ -147,6 +179,31 @@ def run_compile(config: CompileConfig) -> dict:
         raise VerificationError(f"the synthesized netlist differs from the emulator: see "
                                 f"{outdir / 'report.md'}")
     return result_report
+
+
+def _approximation_report(search: SearchResult, exact: Design) -> dict:
+    return {
+        "method": "greedy", "evaluations": search.evaluations,
+        "validation_accuracy": {"exact": search.exact.accuracy, "chosen": search.chosen.accuracy},
+        "estimated_area_um2": {"exact": search.exact.area_um2, "chosen": search.chosen.area_um2},
+        "steps": list(search.steps),
+        "knobs": describe(exact.network, search.chosen.network),
+        "max_accuracy_loss": search.exact.accuracy - search.floor,
+        "front": [[c.area_um2, c.accuracy] for c in search.front],
+        "front_files": "approximation/front.csv, front.json, front.svg",
+    }
+
+
+def _baseline_report(exact: Design, X_test, truth, workdir: Path, options: ImplementOptions,
+                     approx: dict, test_codes) -> dict:
+    """The exact design's accuracy, area and power by the same flow, and the reductions."""
+    figures = measure(exact.network, workdir / "top.v", test_codes, workdir, options)
+    result = {"accuracy": float(np.mean(exact.predict(X_test) == truth))} | figures
+    result["area_reduction"] = (figures["area_um2"] / approx["area"]["um2"]
+                                if approx["area"]["um2"] else None)
+    result["power_reduction"] = (figures["leakage_mw"] / approx["power"]["leakage_mw"]
+                                 if approx["power"]["leakage_mw"] else None)
+    return result
 
 
 def _replace(staging: Path, outdir: Path) -> None:

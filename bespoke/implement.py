@@ -130,3 +130,16 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
         timing = None
     return Implementation(syn, library, liberty.name, gate, matches, power, equivalence, timing,
                           fallback)
+
+
+def measure(network: Network, rtl: Path, test_codes: np.ndarray, workdir: Path,
+            options: ImplementOptions = ImplementOptions()) -> dict:
+    """Area and state-dependent leakage of a design by the same synthesis flow, without
+    the gate-level checks (used for the exact baseline of an approximated design)."""
+    liberty = Path(options.liberty) if options.liberty else pdk.bundled_liberty()
+    syn = synthesize(rtl, liberty, Path(workdir) / "synth", yosys=options.yosys,
+                     timeout_s=options.synth_timeout_s)
+    power = evaluate(read_netlist(syn.netlist), read_liberty(liberty),
+                     _port_values(network, test_codes))
+    return {"area_um2": syn.area_um2, "area_cm2": syn.area_cm2, "cells": syn.cells,
+            "leakage_mw": power.static_power_uw / 1000.0}

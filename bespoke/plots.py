@@ -40,3 +40,23 @@ def bar_chart(labels: list[str], values: list[float], *, title: str, ylabel: str
     ax.spines[["top", "right"]].set_visible(False)
     ax.margins(x=0.15 if horizontal else 0.05, y=0.05 if horizontal else 0.15)
     return _svg(fig)
+
+
+def pareto_plot(front: list[tuple[float, float]], others: list[tuple[float, float]],
+                exact: tuple[float, float], chosen: tuple[float, float], *, floor: float) -> str:
+    """Validation accuracy (%) against estimated area (cm²): every candidate, the Pareto
+    front, the exact design and the chosen one, and the accuracy budget."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    if others:
+        ax.scatter(*zip(*others), s=6, color="#cccccc", label="candidates")
+    ax.step(*zip(*front), where="post", color="#4477aa", label="Pareto front")
+    ax.scatter(*zip(*front), s=12, color="#4477aa")
+    ax.axhline(floor, color="#aa3377", linestyle=":", linewidth=1, label="accuracy budget")
+    ax.scatter([exact[0]], [exact[1]], marker="s", s=40, color="#222222", label="exact", zorder=3)
+    ax.scatter([chosen[0]], [chosen[1]], marker="*", s=120, color="#ee6677", label="chosen", zorder=3)
+    ax.set_xlabel("estimated area (cm²)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title("Approximation search")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)

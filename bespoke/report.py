@@ -46,6 +46,11 @@ def headline(report: dict) -> list[tuple[str, str]]:
                                     f"{gate['verification']['vectors']} vectors (Icarus, cells)"),
             ("formal RTL = netlist", gate["equivalence"]["status"]),
         ]
+    if "baseline" in report:
+        base = report["baseline"]
+        rows.append(("vs the exact design", f"area {_num(base['area_reduction'], '{:.2f}')}x smaller, "
+                     f"leakage {_num(base['power_reduction'], '{:.2f}')}x lower; test accuracy "
+                     f"{_pct(base['accuracy'])} exact, {_pct(acc['quantized'])} approximate"))
     return rows
 
 
@@ -84,6 +89,31 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
             f"Formal equivalence RTL = netlist: **{gate['equivalence']['status']}**"
             f"{' (' + gate['equivalence']['reason'] + ')' if gate['equivalence']['reason'] else ''}.",
         ]
+    if "approximation" in report:
+        approx = report["approximation"]
+        lines += [
+            "",
+            "## Approximation",
+            "",
+            f"Greedy search, {approx['evaluations']} candidates scored by validation accuracy "
+            f"(bit-exact emulator) and estimated area; budget "
+            f"{100 * approx['max_accuracy_loss']:.2f} points. Validation accuracy "
+            f"{_pct(approx['validation_accuracy']['exact'])} exact, "
+            f"{_pct(approx['validation_accuracy']['chosen'])} chosen; estimated area "
+            f"{approx['estimated_area_um2']['exact'] / 1e8:.3f} → "
+            f"{approx['estimated_area_um2']['chosen'] / 1e8:.3f} cm².",
+            "",
+            "Steps: " + "; ".join(approx["steps"]) if approx["steps"] else "No step kept the budget.",
+        ]
+        if "baseline" in report:
+            base = report["baseline"]
+            lines += ["", "| | exact | approximate | reduction |", "|---|---|---|---|",
+                      f"| test accuracy | {_pct(base['accuracy'])} | {_pct(acc['quantized'])} | |",
+                      f"| area (cm²) | {base['area_cm2']:.3f} | {report['area']['cm2']:.3f} | "
+                      f"{_num(base['area_reduction'], '{:.2f}')}x |",
+                      f"| cells | {base['cells']} | {report['cells']} | |",
+                      f"| leakage (mW) | {base['leakage_mw']:.3f} | {report['power']['leakage_mw']:.3f} | "
+                      f"{_num(base['power_reduction'], '{:.2f}')}x |"]
     if "area" in report:
         syn, power = report["synthesis"], report["power"]
         lines += [
@@ -129,6 +159,13 @@ def figures(report: dict) -> dict[str, str]:
     result = {"accuracy": plots.bar_chart(
         ["float", "quantized", "RTL"], [100 * acc["float"], 100 * acc["quantized"], 100 * acc["rtl"]],
         title="Test accuracy", ylabel="%", fmt="{:.2f}")}
+    if "approximation" in report:
+        approx = report["approximation"]
+        va, ea = approx["validation_accuracy"], approx["estimated_area_um2"]
+        result["approximation"] = plots.pareto_plot(
+            [(a / 1e8, 100 * v) for a, v in approx["front"]], [],
+            (ea["exact"] / 1e8, 100 * va["exact"]), (ea["chosen"] / 1e8, 100 * va["chosen"]),
+            floor=100 * (va["exact"] - approx["max_accuracy_loss"]))
     if "synthesis" in report:
         syn = report["synthesis"]
         result["cells"] = plots.bar_chart(list(syn["cells_by_type"]), list(syn["cells_by_type"].values()),

@@ -13,6 +13,7 @@ def test_wheel_ships_templates_and_flows_and_they_load(tmp_path):
     wheel = next((tmp_path / "dist").glob("bespoke-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "bespoke/rtl_templates/harness.v.tmpl" in names
+    assert "bespoke/estimator.json" in names
     assert any(n.startswith("bespoke/flows/") for n in names)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
                     str(tmp_path / "site"), str(wheel)], check=True, cwd=tmp_path)

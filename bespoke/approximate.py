@@ -1,0 +1,175 @@
+"""Approximation knobs: transformations of the integer IR, each returning a new network.
+
+Every knob keeps the network an ordinary :class:`~bespoke.ir.Network`: the emulator
+runs it bit-exactly and the generator builds it, so an approximated design goes
+through the same verification as an exact one.  Where a knob removes a systematic
+part of the sum, the expected removed value (measured on the training data) is added
+back into the bias, which costs nothing in hardware.
+"""
+from __future__ import annotations
+
+import bisect
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .emulate import trace
+from .ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation, csd_digits
+
+
+@functools.lru_cache(maxsize=None)
+def _values_with_digits(digits: int, bits: int = 17) -> tuple[int, ...]:
+    """Every integer of magnitude below ``2**bits`` with at most ``digits`` signed digits."""
+    values = {0}
+    frontier = {0}
+    for _ in range(digits):
+        frontier = {v + s * (1 << p) for v in frontier for p in range(bits) for s in (1, -1)
+                    if abs(v + s * (1 << p)) < (1 << bits)}
+        values |= frontier
+    return tuple(sorted(values))
+
+
+def nearest_with_digits(value: int, digits: int) -> int:
+    """The integer nearest ``value`` with at most ``digits`` non-zero signed digits
+    (ties go to the smaller magnitude); ``digits=1`` gives powers of two, 0 gives 0."""
+    if len(csd_digits(value)) <= digits:
+        return value
+    table = _values_with_digits(digits)
+    i = bisect.bisect_left(table, value)
+    candidates = [table[j] for j in (i - 1, i) if 0 <= j < len(table)]
+    return min(candidates, key=lambda c: (abs(c - value), abs(c)))
+
+
+@dataclass(frozen=True)
+class InputStatistics:
+    """Per layer and input: the mean code, and the mean of its ``m`` low bits
+    (``x mod 2**m``) for every ``m``, measured on training data."""
+
+    mean: tuple[np.ndarray, ...]  # [layer][input]
+    low_bits_mean: tuple[np.ndarray, ...]  # [layer][input, m]
+
+    @classmethod
+    def measure(cls, network: Network, codes: np.ndarray, max_bits: int = 24) -> "InputStatistics":
+        t = trace(network, codes)
+        inputs = (np.asarray(codes, np.int64),) + t.codes
+        means, low = [], []
+        for x in inputs:
+            means.append(x.mean(axis=0))
+            low.append(np.stack([(x & ((1 << m) - 1)).mean(axis=0) for m in range(max_bits)], axis=1))
+        return cls(tuple(means), tuple(low))
+
+    def dropped(self, layer: int, neuron: Neuron) -> float:
+        """Expected value the masks and truncation of ``neuron`` remove from its sum."""
+        low = self.low_bits_mean[layer]
+        top = low.shape[1] - 1
+        return sum(t.sign * (1 << t.shift) * low[t.input, min(t.mask, top)]
+                   for t in neuron.all_terms() if t.mask)
+
+
+def _replace_neuron(network: Network, layer: int, index: int, neuron: Neuron) -> Network:
+    layers = list(network.layers)
+    neurons = list(layers[layer].neurons)
+    neurons[index] = neuron
+    layers[layer] = replace(layers[layer], neurons=tuple(neurons))
+    return replace(network, layers=tuple(layers))
+
+
+def _rebias(stats: InputStatistics, layer: int, old: Neuron, new: Neuron) -> Neuron:
+    """Keep the expected sum: add back what the change removed on average."""
+    mean = stats.mean[layer]
+    weight_change = sum((n - o) * mean[k] for k, (o, n) in enumerate(zip(old.weights, new.weights)))
+    dropped_change = stats.dropped(layer, new) - stats.dropped(layer, old)
+    shift = round(dropped_change - weight_change)
+    if isinstance(new.activation, ThresholdActivation):  # the bias is folded into thresholds
+        return replace(new, activation=ThresholdActivation(
+            tuple(t - shift for t in new.activation.thresholds)))
+    return replace(new, bias=new.bias + shift)
+
+
+def set_weights(network: Network, stats: InputStatistics, layer: int, index: int,
+                weights: tuple[int, ...]) -> Network:
+    """New weights for one neuron (pruned, fewer signed digits, ...), bias compensated."""
+    old = network.layers[layer].neurons[index]
+    return _replace_neuron(network, layer, index,
+                           _rebias(stats, layer, old, replace(old, weights=tuple(weights))))
+
+
+def limit_digits(network: Network, stats: InputStatistics, layer: int, index: int,
+                 digits: int) -> Network:
+    """Every weight of one neuron rounded to at most ``digits`` signed digits."""
+    old = network.layers[layer].neurons[index]
+    return set_weights(network, stats, layer, index,
+                       tuple(nearest_with_digits(w, digits) for w in old.weights))
+
+
+def truncate(network: Network, stats: InputStatistics, layer: int, index: int,
+             columns: int) -> Network:
+    """Drop the lowest ``columns`` columns of one neuron's partial-product bit heap."""
+    old = network.layers[layer].neurons[index]
+    return _replace_neuron(network, layer, index,
+                           _rebias(stats, layer, old, replace(old, truncation=columns)))
+
+
+def mask_input(network: Network, stats: InputStatistics, feature: int, bits: int) -> Network:
+    """Drop the ``bits`` low bits of one circuit input in every first-layer neuron."""
+    for index, old in enumerate(network.layers[0].neurons):
+        masks = list(old.input_masks or (0,) * len(old.weights))
+        masks[feature] = bits
+        new = _rebias(stats, 0, old, replace(old, input_masks=tuple(masks)))
+        network = _replace_neuron(network, 0, index, new)
+    return network
+
+
+def reduce_activation_bits(network: Network, layer: int) -> Network | None:
+    """One bit less for every activation code of hidden ``layer``; the next layer's
+    weights double so that it still sees the same values.  None when impossible."""
+    current = network.layers[layer].neurons
+    if layer >= len(network.layers) - 1:
+        return None
+    new_neurons = []
+    for neuron in current:
+        act = neuron.activation
+        if isinstance(act, ClampActivation):
+            if act.bits <= 1:
+                return None
+            shift = act.shift + 1
+            rounding = ((1 << shift) >> 1) - ((1 << act.shift) >> 1)
+            new_neurons.append(replace(neuron, bias=neuron.bias + rounding,
+                                       activation=ClampActivation(shift, act.bits - 1)))
+        elif isinstance(act, ThresholdActivation):
+            if len(act.thresholds) < 3:
+                return None
+            new_neurons.append(replace(neuron, activation=ThresholdActivation(act.thresholds[1::2])))
+        else:
+            return None
+    following = network.layers[layer + 1]
+    doubled = tuple(replace(n, weights=tuple(2 * w for w in n.weights)) for n in following.neurons)
+    layers = list(network.layers)
+    layers[layer] = replace(layers[layer], neurons=tuple(new_neurons))
+    layers[layer + 1] = replace(following, neurons=doubled)
+    return replace(network, layers=tuple(layers))
+
+
+def set_decision_shift(network: Network, shift: int) -> Network:
+    """argmax over ``logit >> shift``: compare only an MSB slice of the logits."""
+    return replace(network, decision_shift=shift)
+
+
+def describe(exact: Network, approximate: Network) -> dict:
+    """The knobs an approximate network turned, relative to the exact one, as plain data."""
+    neurons = []
+    for li, (a, b) in enumerate(zip(exact.layers, approximate.layers)):
+        for ni, (n0, n1) in enumerate(zip(a.neurons, b.neurons)):
+            pruned = sum(1 for w0, w1 in zip(n0.weights, n1.weights) if w0 and not w1)
+            changed = sum(1 for w0, w1 in zip(n0.weights, n1.weights) if w0 != w1 and w1)
+            entry = {"neuron": f"l{li}_n{ni}", "pruned": pruned, "weights_changed": changed,
+                     "digits": sum(len(csd_digits(w)) for w in n1.weights),
+                     "exact_digits": sum(len(csd_digits(w)) for w in n0.weights),
+                     "truncation": n1.truncation, "input_masks": list(n1.input_masks)}
+            if isinstance(n1.activation, ClampActivation):
+                entry["activation_bits"] = n1.activation.bits
+            elif isinstance(n1.activation, ThresholdActivation):
+                entry["activation_levels"] = len(n1.activation.thresholds) + 1
+            neurons.append(entry)
+    return {"decision_shift": approximate.decision_shift, "neurons": neurons}

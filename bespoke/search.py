@@ -1,0 +1,180 @@
+"""Approximation search: the smallest network whose validation accuracy stays in budget.
+
+Candidates are networks made by the knobs of :mod:`bespoke.approximate`; each is scored
+by its accuracy on the *validation* split (by the bit-exact emulator) and its area (by
+the calibrated estimator of :mod:`bespoke.estimate`).  The test split is never seen.
+
+The greedy baseline walks downhill: from the current network it tries every single
+knob move, keeps the feasible move (accuracy within budget) that saves the most area
+per point of accuracy lost, and repeats until no move saves area.  Every evaluated
+candidate joins the Pareto front.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from . import approximate as ax
+from .emulate import predict_codes
+from .estimate import AreaModel
+from .ir import ClampActivation, Network, ThresholdActivation, csd_digits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    max_accuracy_loss: float = 0.01  # fraction below the exact design's validation accuracy
+    time_budget_s: float = 60.0
+    max_truncation: int = 12
+
+
+@dataclass(frozen=True)
+class Candidate:
+    network: Network = field(repr=False)
+    accuracy: float  # on the validation split
+    area_um2: float  # estimated
+    move: str  # the knob that made it from its parent
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    exact: Candidate
+    chosen: Candidate
+    front: tuple[Candidate, ...]  # Pareto-optimal candidates, by increasing area
+    evaluations: int
+    seconds: float
+    steps: tuple[str, ...]  # the moves from the exact design to the chosen one
+    floor: float  # the lowest validation accuracy the search accepted
+
+
+def pareto_front(candidates: list[Candidate]) -> tuple[Candidate, ...]:
+    """Candidates no other candidate beats on both accuracy and area."""
+    front: list[Candidate] = []
+    for c in sorted(candidates, key=lambda c: (c.area_um2, -c.accuracy)):
+        if not front or c.accuracy > front[-1].accuracy:
+            front.append(c)
+    return tuple(front)
+
+
+def _moves(network: Network, stats: ax.InputStatistics,
+           options: SearchOptions) -> Iterator[tuple[str, Callable[[], Network | None]]]:
+    """Every single-knob step from ``network``, lazily built."""
+    for li, layer in enumerate(network.layers):
+        mean = stats.mean[li]
+        for ni, neuron in enumerate(layer.neurons):
+            live = [(abs(w) * (mean[k] + 0.5), k) for k, w in enumerate(neuron.weights) if w]
+            if live:
+                _, k = min(live)
+                weights = tuple(0 if i == k else w for i, w in enumerate(neuron.weights))
+                yield (f"prune l{li}_n{ni} input {k}",
+                       lambda li=li, ni=ni, w=weights: ax.set_weights(network, stats, li, ni, w))
+            digits = max((len(csd_digits(w)) for w in neuron.weights), default=0)
+            if digits >= 2:
+                yield (f"l{li}_n{ni} weights to {digits - 1} signed digits",
+                       lambda li=li, ni=ni, d=digits - 1: ax.limit_digits(network, stats, li, ni, d))
+            if neuron.truncation < options.max_truncation:
+                yield (f"l{li}_n{ni} drops {neuron.truncation + 1} low columns",
+                       lambda li=li, ni=ni, c=neuron.truncation + 1: ax.truncate(network, stats, li, ni, c))
+    first = network.layers[0].neurons[0]
+    for k in range(network.n_inputs):
+        current = first.input_masks[k] if first.input_masks else 0
+        if current + 1 < network.input_bits:
+            yield (f"input {k} drops {current + 1} low bits",
+                   lambda k=k, m=current + 1: ax.mask_input(network, stats, k, m))
+    for li in range(len(network.layers) - 1):
+        yield (f"layer {li} activations one bit narrower",
+               lambda li=li: ax.reduce_activation_bits(network, li))
+    if network.output == "argmax":
+        yield (f"argmax on logits >> {network.decision_shift + 1}",
+               lambda: ax.set_decision_shift(network, network.decision_shift + 1))
+
+
+def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
+                  val_labels: np.ndarray, model: AreaModel,
+                  options: SearchOptions = SearchOptions(),
+                  progress: Callable[[str], None] | None = None) -> SearchResult:
+    """Greedy descent in area within the accuracy budget (see the module docstring)."""
+    start = time.perf_counter()
+    stats = ax.InputStatistics.measure(exact, train_codes)
+
+    def score(network: Network, move: str) -> Candidate:
+        accuracy = float(np.mean(predict_codes(network, val_codes) == val_labels))
+        return Candidate(network, accuracy, model.area_um2(network), move)
+
+    base = score(exact, "exact")
+    floor = base.accuracy - options.max_accuracy_loss - 1e-12
+    epsilon = 1.0 / max(len(val_labels), 1)
+    seen = [base]
+    current, steps = base, []
+    while time.perf_counter() - start < options.time_budget_s:
+        best, best_value = None, 0.0
+        for name, build in _moves(current.network, stats, options):
+            try:
+                network = build()
+            except ValueError:  # a knob that would leave the IR's valid range
+                continue
+            if network is None:
+                continue
+            candidate = score(network, name)
+            seen.append(candidate)
+            saved = current.area_um2 - candidate.area_um2
+            if candidate.accuracy < floor or saved <= 0:
+                continue
+            lost = max(current.accuracy - candidate.accuracy, 0.0)
+            value = saved / (lost + epsilon)
+            if value > best_value:
+                best, best_value = candidate, value
+            if time.perf_counter() - start >= options.time_budget_s:
+                break
+        if best is None:
+            break
+        current = best
+        steps.append(best.move)
+        if progress:
+            progress(f"step {len(steps)}: {best.move}: area {best.area_um2 / 1e8:.3f} cm², "
+                     f"validation accuracy {best.accuracy:.4f}")
+    seconds = time.perf_counter() - start
+    log.info("greedy search: %d candidates in %.1f s (%.0f/s), %d steps, area %.4g -> %.4g um2",
+             len(seen), seconds, len(seen) / max(seconds, 1e-9), len(steps), base.area_um2,
+             current.area_um2)
+    return SearchResult(base, current, pareto_front(seen), len(seen), seconds, tuple(steps),
+                        base.accuracy - options.max_accuracy_loss)
+
+
+def describe_activation(network: Network) -> list[str]:
+    """Human-readable activation widths per hidden layer (for reports)."""
+    out = []
+    for layer in network.layers[:-1]:
+        act = layer.neurons[0].activation
+        if isinstance(act, ClampActivation):
+            out.append(f"clamp {act.bits} bits")
+        elif isinstance(act, ThresholdActivation):
+            out.append(f"{len(act.thresholds) + 1} comparator levels")
+    return out
+
+
+def write_front(result: SearchResult, folder: Path) -> None:
+    """``front.csv``, ``front.json`` and the ``front.svg`` plot of a search."""
+    import json
+
+    from .plots import pareto_plot
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"area_um2": c.area_um2, "validation_accuracy": c.accuracy, "move": c.move}
+            for c in result.front]
+    (folder / "front.csv").write_text("area_um2,validation_accuracy,move\n" + "".join(
+        f"{r['area_um2']:.1f},{r['validation_accuracy']:.6f},\"{r['move']}\"\n" for r in rows))
+    (folder / "front.json").write_text(json.dumps(
+        {"exact": {"area_um2": result.exact.area_um2, "validation_accuracy": result.exact.accuracy},
+         "chosen": {"area_um2": result.chosen.area_um2, "validation_accuracy": result.chosen.accuracy},
+         "front": rows, "evaluations": result.evaluations}, indent=1) + "\n")
+    point = lambda c: (c.area_um2 / 1e8, 100 * c.accuracy)  # noqa: E731
+    (folder / "front.svg").write_text(pareto_plot(
+        [point(c) for c in result.front], [], point(result.exact), point(result.chosen),
+        floor=100 * result.floor))

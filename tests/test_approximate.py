@@ -1,0 +1,75 @@
+"""Approximation knobs: each a transformation of the IR that stays bit-exact and verifiable."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import bespoke
+from bespoke import approximate as ax
+from bespoke.emulate import predict_codes, trace
+from bespoke.ir import ClampActivation, csd_digits
+
+from .conftest import trained
+
+
+@given(st.integers(-300, 300), st.integers(0, 3))
+def test_nearest_with_digits_is_the_nearest_such_value(value, digits):
+    result = ax.nearest_with_digits(value, digits)
+    assert len(csd_digits(result)) <= digits
+    closer = [v for v in range(value - abs(value - result) + 1, value + abs(value - result))
+              if len(csd_digits(v)) <= digits]
+    assert not closer
+
+
+@pytest.fixture(scope="module")
+def exact():
+    model, X_train, X_test, y_train, y_test = trained("iris", "relu", (4,))
+    design = bespoke.compile(model, X_train, y_train)
+    codes = design.codes(X_train)
+    return design, codes, ax.InputStatistics.measure(design.network, codes)
+
+
+def test_pruning_compensates_the_mean_in_the_bias(exact):
+    design, codes, stats = exact
+    net = design.network
+    neuron = net.layers[0].neurons[1]
+    k = int(np.argmax(np.abs(neuron.weights)))
+    weights = tuple(0 if i == k else w for i, w in enumerate(neuron.weights))
+    pruned = ax.set_weights(net, stats, 0, 1, weights)
+    before = trace(net, codes).accumulators[0][:, 1]
+    after = trace(pruned, codes).accumulators[0][:, 1]
+    assert abs(np.mean(after - before)) <= 0.5 + 1e-9  # only the rounding of the bias remains
+    naive = np.mean(-neuron.weights[k] * codes[:, k])
+    assert abs(naive) > 1
+
+
+def test_truncation_keeps_the_sum_unbiased(exact):
+    design, codes, stats = exact
+    net = ax.truncate(design.network, stats, 1, 0, 5)
+    assert net.layers[1].neurons[0].truncation == 5
+    before = trace(design.network, codes).accumulators[1][:, 0]
+    after = trace(net, codes).accumulators[1][:, 0]
+    assert abs(np.mean(after - before)) <= 0.5 + 1e-9
+    assert np.any(after != before)
+
+
+def test_masking_an_input_narrows_every_first_layer_neuron(exact):
+    design, codes, stats = exact
+    net = ax.mask_input(design.network, stats, 2, 2)
+    assert all(n.input_masks[2] == 2 for n in net.layers[0].neurons)
+
+
+def test_one_bit_narrower_activations_keep_the_function_close(exact):
+    design, codes, _ = exact
+    net = ax.reduce_activation_bits(design.network, 0)
+    bits = {n.activation.bits for n in net.layers[0].neurons if isinstance(n.activation, ClampActivation)}
+    assert bits == {7}
+    agree = np.mean(predict_codes(net, codes) == predict_codes(design.network, codes))
+    assert agree >= 0.95
+
+
+def test_describe_lists_the_knobs(exact):
+    design, codes, stats = exact
+    net = ax.truncate(ax.set_decision_shift(design.network, 2), stats, 1, 2, 3)
+    knobs = ax.describe(design.network, net)
+    assert knobs["decision_shift"] == 2
+    assert [n["truncation"] for n in knobs["neurons"] if n["neuron"] == "l1_n2"] == [3]

@@ -1,0 +1,40 @@
+"""`bespoke compile --approximate` end to end: search, verification, synthesis, baseline."""
+import json
+
+import joblib
+import numpy as np
+
+from bespoke.cli import main
+
+from .conftest import trained, write_csv
+
+
+def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
+    model, X_train, X_test, y_train, y_test = trained("iris", "relu", (3,))
+    joblib.dump(model, tmp_path / "m.pkl")
+    write_csv(tmp_path / "d.csv", np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]))
+    out = tmp_path / "out"
+    assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+                 "-o", str(out), "--approximate", "--max-accuracy-loss", "2",
+                 "--search-time", "20", "--random-vectors", "300"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    approx, base = report["approximation"], report["baseline"]
+    assert approx["steps"] and approx["knobs"]["neurons"]
+    va = approx["validation_accuracy"]
+    assert va["chosen"] >= va["exact"] - 0.02
+    assert report["verification"]["mismatches"] == 0
+    assert report["gate_level"]["verification"]["mismatches"] == 0
+    assert base["area_um2"] > report["area"]["um2"]
+    assert base["area_reduction"] == base["area_um2"] / report["area"]["um2"] > 1
+    for name in ("front.csv", "front.json", "front.svg"):
+        assert (out / "approximation" / name).is_file()
+    assert "Approximation search" in (out / "report.html").read_text()
+
+
+def test_the_accuracy_budget_is_checked(tmp_path, capsys):
+    model, X_train, X_test, y_train, y_test = trained("iris", "relu", (3,))
+    joblib.dump(model, tmp_path / "m.pkl")
+    write_csv(tmp_path / "d.csv", X_train, y_train)
+    assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+                 "-o", str(tmp_path / "out"), "--approximate", "--max-accuracy-loss", "150"]) == 2
+    assert "out of range" in capsys.readouterr().err
