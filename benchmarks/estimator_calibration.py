@@ -34,6 +34,7 @@ import bespoke
 from bespoke import approximate as ax
 from bespoke.data import read_csv
 from bespoke.estimate import FEATURES, AreaModel, features
+from bespoke.ir import Network
 from bespoke.lower import to_verilog
 from bespoke.pdk import bundled_liberty
 from bespoke.synth import synthesize
@@ -99,21 +100,32 @@ def main() -> int:
     parser.add_argument("--datasets", type=Path, default=HERE.parents[1] / "shared" / "datasets")
     parser.add_argument("--per-model", type=int, default=1, help="approximations per trained model")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--refit", action="store_true",
+                        help="reuse the designs synthesized by the last run (benchmarks/build)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("bespoke").setLevel(logging.WARNING)
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, (name, network) in enumerate(build_designs(args.datasets, args.per_model, args.seed)):
-            work = Path(tmp) / f"d{i}"
-            work.mkdir()
-            (work / "top.v").write_text(to_verilog(network))
-            start = time.perf_counter()
-            result = synthesize(work / "top.v", bundled_liberty(), work / "syn")
-            rows.append({"design": name, "area_um2": result.area_um2, "cells": result.cells,
-                         "features": features(network).vector().tolist(),
-                         "synthesis_s": round(time.perf_counter() - start, 2)})
-            log.info("[%d] %s: %d cells, %.4g um2", i + 1, name, result.cells, result.area_um2)
+    cache = HERE / "build" / "estimator_designs.json"
+    if args.refit and cache.is_file():  # the synthesized areas of an earlier run
+        designs = json.loads(cache.read_text())
+    else:
+        designs = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, (name, network) in enumerate(build_designs(args.datasets, args.per_model, args.seed)):
+                work = Path(tmp) / f"d{i}"
+                work.mkdir()
+                (work / "top.v").write_text(to_verilog(network))
+                start = time.perf_counter()
+                result = synthesize(work / "top.v", bundled_liberty(), work / "syn")
+                designs.append({"design": name, "area_um2": result.area_um2, "cells": result.cells,
+                                "synthesis_s": round(time.perf_counter() - start, 2),
+                                "network": network.to_dict()})
+                log.info("[%d] %s: %d cells, %.4g um2", i + 1, name, result.cells, result.area_um2)
+        cache.parent.mkdir(exist_ok=True)
+        cache.write_text(json.dumps(designs))
+    rows = [{k: v for k, v in d.items() if k != "network"}
+            | {"features": features(Network.from_dict(d["network"])).vector().tolist()}
+            for d in designs]
     X = np.array([r["features"] for r in rows])
     areas = np.array([r["area_um2"] for r in rows])
     order = np.random.default_rng(args.seed).permutation(len(rows))

@@ -18,7 +18,7 @@ import numpy as np
 
 from .ir import ClampActivation, Interval, Network, ThresholdActivation
 
-FEATURES = ("adder_bits", "clamp_bits", "comparator_bits", "decision_bits")
+FEATURES = ("full_adders", "half_adders", "clamp_bits", "comparator_bits", "decision_bits")
 
 
 def _trailing_zeros(value: int) -> int:
@@ -27,31 +27,54 @@ def _trailing_zeros(value: int) -> int:
 
 @dataclass(frozen=True)
 class CostFeatures:
-    adder_bits: float  # ~ full adders of every neuron's tree and subtraction
+    full_adders: float  # bit positions where two operands of an adder overlap
+    half_adders: float  # positions above the overlap that only carry ripples through
     clamp_bits: float  # sign checks, saturation and selection of clamp activations
-    comparator_bits: float  # constant comparators of threshold activations
+    comparator_bits: float  # constant comparators and encoders of threshold activations
     decision_bits: float  # comparators and multiplexers of the argmax tree
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=float)
 
 
+def _adder_tree(operands: list[tuple[int, int]]) -> tuple[tuple[int, int] | None, int, int]:
+    """Cost of summing bit ranges ``[lo, hi)`` pairwise, the way ``bespoke.lower`` builds
+    its balanced trees: ``(result range, full adders, half adders)``."""
+    full = half = 0
+    while len(operands) > 1:
+        merged = []
+        for i in range(0, len(operands) - 1, 2):
+            (a_lo, a_hi), (b_lo, b_hi) = operands[i], operands[i + 1]
+            overlap = max(0, min(a_hi, b_hi) - max(a_lo, b_lo))
+            full += overlap
+            half += max(a_hi, b_hi) - min(a_hi, b_hi)
+            merged.append((min(a_lo, b_lo), max(a_hi, b_hi) + 1))
+        if len(operands) % 2:
+            merged.append(operands[-1])
+        operands = merged
+    return (operands[0] if operands else None), full, half
+
+
 def features(network: Network) -> CostFeatures:
-    adder = clamp = comparator = 0.0
+    full = half = clamp = comparator = 0.0
     for layer, info in zip(network.layers, network.analysis):
         for neuron, acc, out in zip(layer.neurons, info.accumulators, info.outputs):
             width = acc.width
-            entering, negative = 0, False
+            positive, negative = [], []
             for k, x in enumerate(info.inputs):
                 if x.lo == x.hi:
                     continue  # constant input: folded into the bias
                 for term in neuron.terms(k):
-                    bits = x.width - term.mask
-                    if bits > 0:
-                        entering += bits
-                        negative |= term.sign < 0
-            constant_bits = bin(abs(neuron.bias)).count("1")
-            adder += max(0, entering + constant_bits - width) + (width if negative else 0)
+                    if term.mask < x.width:
+                        operand = (term.shift + term.mask, term.shift + x.width)
+                        (positive if term.sign > 0 else negative).append(operand)
+            p, f1, h1 = _adder_tree(positive)
+            n, f2, h2 = _adder_tree(negative)
+            full, half = full + f1 + f2, half + h1 + h2
+            if p and n:  # the one subtraction
+                _, f3, h3 = _adder_tree([p, n])
+                full, half = full + f3, half + h3
+            half += bin(abs(neuron.bias)).count("1")  # adding a constant
             act = neuron.activation
             if isinstance(act, ClampActivation):
                 shifted = acc.shift_right(act.shift)
@@ -59,17 +82,16 @@ def features(network: Network) -> CostFeatures:
             elif isinstance(act, ThresholdActivation):
                 for t in act.thresholds:
                     if acc.lo < t <= acc.hi:  # otherwise the comparison is a constant
-                        comparator += max(1, width - 1 - _trailing_zeros(t - acc.lo))
-    decision = 0.0
+                        comparator += max(1, width - 1 - _trailing_zeros(t - acc.lo)) + 1
     logits = network.analysis[-1].accumulators
     if network.output == "sign":
-        decision = logits[0].width
+        decision = float(logits[0].width)
     else:
         widths = [Interval(iv.lo >> network.decision_shift, iv.hi >> network.decision_shift).width
                   for iv in logits]
         # a comparator and a value/index multiplexer per merge of the tree
-        decision = sum(2 * max(widths) + network.output_width for _ in widths[1:])
-    return CostFeatures(adder, clamp, comparator, decision)
+        decision = float(sum(2 * max(widths) + network.output_width for _ in widths[1:]))
+    return CostFeatures(full, half, clamp, comparator, decision)
 
 
 @dataclass(frozen=True)

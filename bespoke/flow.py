@@ -26,7 +26,8 @@ from .formal import DEFAULT_MAX_CELLS
 from .approximate import describe
 from .estimate import AreaModel
 from .implement import ImplementOptions, implement, measure
-from .search import SearchOptions, SearchResult, greedy_search, write_front
+from .search import SearchOptions, SearchResult, write_front
+from .search import search as approximation_search
 from .ir import csd_digits
 from .verify import verification_vectors, verify
 
@@ -122,10 +123,10 @@ def run_compile(config: CompileConfig) -> dict:
     exact_design, search = design, None
     if config.approximate:
         with timer.step("search"):
-            search = greedy_search(design.network, design.codes(X_train), design.codes(X_val),
-                                   y_val, AreaModel.bundled(),
-                                   SearchOptions(config.max_accuracy_loss, config.search_time_s),
-                                   progress=lambda line: log.info("[search] %s", line))
+            search = approximation_search(
+                design.network, design.codes(X_train), design.codes(X_val), y_val,
+                AreaModel.bundled(), SearchOptions(config.max_accuracy_loss, config.search_time_s),
+                seed=config.seed, progress=lambda line: log.info("[search] %s", line))
             design = replace(design, network=search.chosen.network)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
@@ -183,7 +184,8 @@ def run_compile(config: CompileConfig) -> dict:
 
 def _approximation_report(search: SearchResult, exact: Design) -> dict:
     return {
-        "method": "greedy", "evaluations": search.evaluations,
+        "method": "greedy baseline + NSGA-II (pymoo), smallest estimated area within the budget",
+        "evaluations": search.evaluations,
         "validation_accuracy": {"exact": search.exact.accuracy, "chosen": search.chosen.accuracy},
         "estimated_area_um2": {"exact": search.exact.area_um2, "chosen": search.chosen.area_um2},
         "steps": list(search.steps),

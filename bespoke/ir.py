@@ -20,8 +20,11 @@ The last layer has no activation: its accumulators are the logits, reduced by
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass
 from typing import Literal, Union
+
+import numpy as np
 
 #: Largest magnitude the emulator's int64 arithmetic may ever see.
 INT64_SAFE = 1 << 62
@@ -111,6 +114,14 @@ class ThresholdActivation:
 Activation = Union[ClampActivation, ThresholdActivation]
 
 
+def _largest_code(activation: Activation | None) -> int:
+    if isinstance(activation, ClampActivation):
+        return activation.max_code
+    if isinstance(activation, ThresholdActivation):
+        return len(activation.thresholds)
+    return 0
+
+
 @dataclass(frozen=True)
 class Term:
     """One shifted copy of an input in a neuron's adder tree:
@@ -176,9 +187,9 @@ class Neuron:
             m = masks.pop() if masks else 0
             return Interval((x.lo >> m) << m, (x.hi >> m) << m).times(self.weights[k])
         if x.hi - x.lo <= _ENUMERATE_LIMIT:
-            values = [sum(t.sign * (((v >> t.mask) << t.mask) << t.shift) for t in terms)
-                      for v in range(x.lo, x.hi + 1)]
-            return Interval(min(values), max(values))
+            v = np.arange(x.lo, x.hi + 1, dtype=np.int64)
+            values = sum(t.sign * (((v >> t.mask) << t.mask) << t.shift) for t in terms)
+            return Interval(int(values.min()), int(values.max()))
         total = Interval(0, 0)  # sound, if not tight
         for t in terms:
             masked = Interval((x.lo >> t.mask) << t.mask, (x.hi >> t.mask) << t.mask)
@@ -224,11 +235,15 @@ class Network:
     n_classes: int
     #: argmax compares ``logit >> decision_shift``: only an MSB slice of the logits
     decision_shift: int = 0
-    analysis: tuple[LayerAnalysis, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._validate()
-        object.__setattr__(self, "analysis", self._analyze())
+
+    @functools.cached_property
+    def analysis(self) -> tuple[LayerAnalysis, ...]:
+        """Exact intervals of every layer (computed on first use: a search builds many
+        networks that are only ever emulated)."""
+        return self._analyze()
 
     @property
     def n_inputs(self) -> int:
@@ -255,6 +270,14 @@ class Network:
                     raise ValueError("only the output layer has neurons without activation")
             if index and layer.n_inputs != len(self.layers[index - 1].neurons):
                 raise ValueError(f"layer {index} does not take layer {index - 1}'s outputs")
+        # a cheap bound, so that the emulator's int64 can never wrap
+        largest_input = (1 << self.input_bits) - 1
+        for layer in self.layers:
+            bound = max(abs(n.bias) + sum(abs(w) for w in n.weights) * largest_input
+                        for n in layer.neurons)
+            if bound >= INT64_SAFE:
+                raise ValueError("accumulator range exceeds 62 bits: reduce the bit widths")
+            largest_input = max(_largest_code(n.activation) for n in layer.neurons)
         n_out = len(self.layers[-1].neurons)
         if self.n_classes < 2:
             raise ValueError("a classifier needs at least two classes")

@@ -95,7 +95,7 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
             "",
             "## Approximation",
             "",
-            f"Greedy search, {approx['evaluations']} candidates scored by validation accuracy "
+            f"{approx['method']}: {approx['evaluations']} candidates scored by validation accuracy "
             f"(bit-exact emulator) and estimated area; budget "
             f"{100 * approx['max_accuracy_loss']:.2f} points. Validation accuracy "
             f"{_pct(approx['validation_accuracy']['exact'])} exact, "

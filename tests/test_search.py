@@ -4,12 +4,12 @@ import pytest
 
 import bespoke
 import bespoke.emulate
-from bespoke.estimate import AreaModel, features
+from bespoke.estimate import FEATURES, AreaModel
 from bespoke.search import SearchOptions, greedy_search, pareto_front, Candidate
 
 from .conftest import trained
 
-UNIT_COSTS = AreaModel((1.0, 1.0, 1.0, 1.0))
+UNIT_COSTS = AreaModel((1.0,) * len(FEATURES))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,63 @@
+"""Candidate evaluations per second of the approximation search.
+
+    .venv/bin/python benchmarks/search_throughput.py
+
+A 16-5-10 MLP (the size of the published Pendigits design) on 2 000 validation samples,
+as issue 4 specifies; records the rate of the greedy search's single-knob moves and of
+NSGA-II's decoded genomes in benchmarks/results/search_throughput.json (never edit by hand).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+import bespoke
+from bespoke.estimate import AreaModel
+from bespoke.search import SearchOptions, greedy_search, nsga2_search
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    X, y = make_classification(n_samples=6000, n_features=16, n_informative=12, n_classes=10,
+                               random_state=0)
+    X_train, y_train, X_val, y_val = X[:4000], y[:4000], X[4000:], y[4000:]
+    model = make_pipeline(MinMaxScaler(), MLPClassifier((5,), max_iter=500, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_train, y_train)
+    design = bespoke.compile(model, X_train, y_train)
+    train, val = design.codes(X_train), design.codes(X_val)
+    estimator = AreaModel.bundled()
+    options = SearchOptions(max_accuracy_loss=0.01, time_budget_s=30)
+    start = time.perf_counter()
+    greedy = greedy_search(design.network, train, val, y_val, estimator, options)
+    greedy_rate = greedy.evaluations / (time.perf_counter() - start)
+    start = time.perf_counter()
+    evolved = nsga2_search(design.network, train, val, y_val, estimator, options, generations=10)
+    nsga_seconds = time.perf_counter() - start
+    result = {
+        "topology": "16-5-10", "validation_samples": len(y_val),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "greedy": {"evaluations": greedy.evaluations, "per_second": round(greedy_rate, 1)},
+        "nsga2": {"generations": 10, "population": 40, "seconds": round(nsga_seconds, 2),
+                  "per_second": round(400 / nsga_seconds, 1), "feasible": len(evolved)},
+        "target_per_second": 2000,
+    }
+    (HERE / "results" / "search_throughput.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
