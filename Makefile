@@ -33,6 +33,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/cardio_sanity.py
+	$(BIN)/python benchmarks/estimator_calibration.py
+	$(BIN)/python benchmarks/search_throughput.py
+	$(BIN)/python benchmarks/approximation_quality.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info

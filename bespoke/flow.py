@@ -126,7 +126,8 @@ def run_compile(config: CompileConfig) -> dict:
             search = approximation_search(
                 design.network, design.codes(X_train), design.codes(X_val), y_val,
                 AreaModel.bundled(), SearchOptions(config.max_accuracy_loss, config.search_time_s),
-                seed=config.seed, progress=lambda line: log.info("[search] %s", line))
+                seed=config.seed, train_labels=y_train,
+                progress=lambda line: log.info("[search] %s", line))
             design = replace(design, network=search.chosen.network)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
