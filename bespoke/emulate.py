@@ -6,6 +6,7 @@ hardware's arithmetic shift does.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,23 +23,44 @@ class Trace:
     prediction: np.ndarray  # class index per row
 
 
+#: Integers below this magnitude are exact in a float64 (53-bit significand).
+FLOAT_EXACT = 1 << 52
+
+
 def accumulate(layer: Layer, x: np.ndarray) -> np.ndarray:
     """``acc = bias + sum_m ((x >> m) << m) @ W_m``: one matrix product per input mask
     (a single one for exact neurons)."""
+    biases, per_mask, weight_sum = _layer_matrices(layer)
+    exact_in_float = (int(x.max(initial=0)) * weight_sum + int(np.abs(biases).max(initial=0))
+                      < FLOAT_EXACT)
+    acc = np.broadcast_to(biases, (x.shape[0], len(biases))).copy()
+    for mask, matrix in per_mask:
+        masked = ((x >> mask) << mask) if mask else x
+        if exact_in_float:  # BLAS: every integer involved is exact in a double
+            acc += (masked.astype(np.float64) @ matrix.astype(np.float64)).astype(np.int64)
+        else:
+            acc += masked @ matrix
+    return acc
+
+
+@functools.lru_cache(maxsize=4096)
+def _layer_matrices(layer: Layer) -> tuple[np.ndarray, tuple[tuple[int, np.ndarray], ...], int]:
+    """Biases, ``(mask, W_m^T)`` and the largest sum of absolute weights of a neuron
+    (cached: a search rebuilds networks that share most of their layers)."""
     biases = np.array([n.bias for n in layer.neurons], dtype=np.int64)
+    n_in = layer.n_inputs
+    weight_sum = max(sum(abs(w) for w in n.weights) for n in layer.neurons)
     if all(n.exact for n in layer.neurons):
-        weights = np.array([n.weights for n in layer.neurons], dtype=np.int64)
-        return x @ weights.T + biases
+        weights = np.array([n.weights for n in layer.neurons], dtype=np.int64).reshape(-1, n_in)
+        return biases, ((0, np.ascontiguousarray(weights.T)),), weight_sum
     per_mask: dict[int, np.ndarray] = {}
     for j, neuron in enumerate(layer.neurons):
         for mask, row in neuron.masked_weights().items():
-            matrix = per_mask.setdefault(mask, np.zeros((len(layer.neurons), x.shape[1]), np.int64))
+            matrix = per_mask.setdefault(mask, np.zeros((n_in, len(layer.neurons)), np.int64))
             for k, w in row.items():
-                matrix[j, k] += w
-    acc = np.broadcast_to(biases, (x.shape[0], len(biases))).copy()
-    for mask, matrix in sorted(per_mask.items()):
-        acc += ((x >> mask) << mask) @ matrix.T
-    return acc
+                matrix[k, j] += w
+    weight_sum = int(sum(np.abs(m) for m in per_mask.values()).sum(axis=0).max(initial=0))
+    return biases, tuple(sorted(per_mask.items(), key=lambda item: item[0])), weight_sum
 
 
 def activate(layer: Layer, acc: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ which writes ``estimator.json`` beside this module.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -55,34 +56,45 @@ def _adder_tree(operands: list[tuple[int, int]]) -> tuple[tuple[int, int] | None
     return (operands[0] if operands else None), full, half
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
+                  out: Interval) -> tuple[int, int, int, int]:
+    """(full adders, half adders, clamp bits, comparator bits) of one neuron (cached: a
+    search rebuilds networks that differ in a few neurons)."""
+    width = acc.width
+    positive, negative = [], []
+    for k, x in enumerate(inputs):
+        if x.lo == x.hi:
+            continue  # constant input: folded into the bias
+        for term in neuron.terms(k):
+            if term.mask < x.width:
+                operand = (term.shift + term.mask, term.shift + x.width)
+                (positive if term.sign > 0 else negative).append(operand)
+    p, full, half = _adder_tree(positive)
+    n, f2, h2 = _adder_tree(negative)
+    full, half = full + f2, half + h2
+    if p and n:  # the one subtraction
+        _, f3, h3 = _adder_tree([p, n])
+        full, half = full + f3, half + h3
+    half += bin(abs(neuron.bias)).count("1")  # adding a constant
+    clamp = comparator = 0
+    act = neuron.activation
+    if isinstance(act, ClampActivation):
+        shifted = acc.shift_right(act.shift)
+        clamp = out.width + max(0, shifted.width - act.bits) + (1 if shifted.lo < 0 else 0)
+    elif isinstance(act, ThresholdActivation):
+        for t in act.thresholds:
+            if acc.lo < t <= acc.hi:  # otherwise the comparison is a constant
+                comparator += max(1, width - 1 - _trailing_zeros(t - acc.lo)) + 1
+    return full, half, clamp, comparator
+
+
 def features(network: Network) -> CostFeatures:
     full = half = clamp = comparator = 0.0
     for layer, info in zip(network.layers, network.analysis):
         for neuron, acc, out in zip(layer.neurons, info.accumulators, info.outputs):
-            width = acc.width
-            positive, negative = [], []
-            for k, x in enumerate(info.inputs):
-                if x.lo == x.hi:
-                    continue  # constant input: folded into the bias
-                for term in neuron.terms(k):
-                    if term.mask < x.width:
-                        operand = (term.shift + term.mask, term.shift + x.width)
-                        (positive if term.sign > 0 else negative).append(operand)
-            p, f1, h1 = _adder_tree(positive)
-            n, f2, h2 = _adder_tree(negative)
-            full, half = full + f1 + f2, half + h1 + h2
-            if p and n:  # the one subtraction
-                _, f3, h3 = _adder_tree([p, n])
-                full, half = full + f3, half + h3
-            half += bin(abs(neuron.bias)).count("1")  # adding a constant
-            act = neuron.activation
-            if isinstance(act, ClampActivation):
-                shifted = acc.shift_right(act.shift)
-                clamp += out.width + max(0, shifted.width - act.bits) + (1 if shifted.lo < 0 else 0)
-            elif isinstance(act, ThresholdActivation):
-                for t in act.thresholds:
-                    if acc.lo < t <= acc.hi:  # otherwise the comparison is a constant
-                        comparator += max(1, width - 1 - _trailing_zeros(t - acc.lo)) + 1
+            f, h, c, t = _neuron_costs(neuron, info.inputs, acc, out)
+            full, half, clamp, comparator = full + f, half + h, clamp + c, comparator + t
     logits = network.analysis[-1].accumulators
     if network.output == "sign":
         decision = float(logits[0].width)

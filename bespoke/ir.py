@@ -133,6 +133,18 @@ class Term:
     mask: int
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _terms(k: int, weight: int, base: int, truncation: int) -> tuple[Term, ...]:
+    return tuple(Term(k, shift, sign, max(base, truncation - shift))
+                 for shift, sign in csd_digits(weight))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _accumulator_interval(neuron: "Neuron", inputs: tuple[Interval, ...]) -> Interval:
+    # a search rebuilds networks that differ in one neuron: the others hit this cache
+    return neuron._accumulator_interval(inputs)
+
+
 #: Connections whose input range is at most this wide get their interval by enumeration.
 _ENUMERATE_LIMIT = 1 << 12
 
@@ -165,8 +177,7 @@ class Neuron:
     def terms(self, k: int) -> tuple[Term, ...]:
         """The terms of connection ``k`` (none for a zero weight)."""
         base = self.input_masks[k] if self.input_masks else 0
-        return tuple(Term(k, shift, sign, max(base, self.truncation - shift))
-                     for shift, sign in csd_digits(self.weights[k]))
+        return _terms(k, self.weights[k], base, self.truncation)
 
     def all_terms(self) -> tuple[Term, ...]:
         return tuple(t for k in range(len(self.weights)) for t in self.terms(k))
@@ -197,6 +208,9 @@ class Neuron:
         return total
 
     def accumulator_interval(self, inputs: tuple[Interval, ...]) -> Interval:
+        return _accumulator_interval(self, inputs)
+
+    def _accumulator_interval(self, inputs: tuple[Interval, ...]) -> Interval:
         total = Interval(self.bias, self.bias)
         for k, (weight, interval) in enumerate(zip(self.weights, inputs)):
             if weight:
@@ -357,7 +371,8 @@ class Network:
                    int(data.get("decision_shift", 0)))
 
 
-def csd_digits(value: int) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=1 << 16)
+def csd_digits(value: int) -> tuple[tuple[int, int], ...]:
     """Canonical signed-digit form of ``value`` as ``(shift, sign)`` pairs, LSB first.
 
     ``value == sum(sign << shift)``, no two adjacent digits are non-zero, and the
@@ -372,4 +387,4 @@ def csd_digits(value: int) -> list[tuple[int, int]]:
             value -= digit
         value >>= 1
         shift += 1
-    return digits
+    return tuple(digits)

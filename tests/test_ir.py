@@ -27,9 +27,9 @@ def test_csd_digits_sum_to_value_and_are_non_adjacent(value):
 
 
 def test_csd_of_powers_of_two_and_zero():
-    assert csd_digits(0) == []
-    assert csd_digits(-8) == [(3, -1)]
-    assert csd_digits(7) == [(0, -1), (3, 1)]
+    assert csd_digits(0) == ()
+    assert csd_digits(-8) == ((3, -1),)
+    assert csd_digits(7) == ((0, -1), (3, 1))
 
 
 def small_network(weights1, bias1, act, weights2, bias2, output="argmax"):
