@@ -25,14 +25,17 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-vectors", type=int, default=1000,
                         help="random vectors simulated besides the test split (default 1000)")
     search = parser.add_argument_group("approximation")
-    search.add_argument("--approximate", action="store_true",
-                        help="search approximations of multipliers, accumulators and activations "
-                             "for the smallest circuit within the accuracy budget")
+    mode = search.add_mutually_exclusive_group()
+    mode.add_argument("--approximate", dest="approximate", action="store_true", default=True,
+                      help="search approximations of multipliers, accumulators and activations "
+                           "for the smallest circuit within the accuracy budget (the default)")
+    mode.add_argument("--exact", dest="approximate", action="store_false",
+                      help="no approximation: the exact quantized network")
     search.add_argument("--max-accuracy-loss", type=float, default=1.0,
                         help="percentage points of validation accuracy the search may give up "
                              "(default 1.0)")
-    search.add_argument("--search-time", type=float, default=60.0,
-                        help="time budget of the search in seconds (default 60)")
+    search.add_argument("--search-time", type=float, default=30.0,
+                        help="time budget of the search in seconds (default 30)")
     hw = parser.add_argument_group("synthesis")
     hw.add_argument("--no-synth", dest="synthesize", action="store_false",
                     help="stop after RTL verification (no area, power or timing)")

@@ -53,9 +53,9 @@ class CompileConfig:
     liberty: Path | None = None  # None: the bundled printed EGFET library
     yosys: str = "yowasp"
     formal_max_cells: int = DEFAULT_MAX_CELLS
-    approximate: bool = False
+    approximate: bool = True
     max_accuracy_loss: float = 0.01  # fraction of validation accuracy the search may give up
-    search_time_s: float = 60.0
+    search_time_s: float = 30.0
     validation_size: float = 0.25  # fraction of the training split the search validates on
 
 

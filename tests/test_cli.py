@@ -21,7 +21,7 @@ from .conftest import trained, write_csv
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
-    assert main(["-q", "demo", "-o", str(folder)]) == 0
+    assert main(["-q", "demo", "--exact", "-o", str(folder)]) == 0
     return folder
 
 
@@ -48,7 +48,7 @@ def test_demo_outputs_are_complete(demo):
 def test_rerun_gives_byte_identical_verilog_and_json(demo):
     out = demo / "compiled"
     before = {name: (out / name).read_bytes() for name in ("top.v", "design.json", "report.json")}
-    assert main(["-q", "demo", "-o", str(demo)]) == 0
+    assert main(["-q", "demo", "--exact", "-o", str(demo)]) == 0
     assert {name: (out / name).read_bytes() for name in before} == before
 
 
@@ -62,7 +62,7 @@ def test_compile_a_shared_dataset_with_a_pipeline(shared_datasets, tmp_path):
     model.fit(data.X, data.y.astype(int))
     joblib.dump(model, tmp_path / "seeds.joblib")
     out = tmp_path / "out"
-    assert main(["-q", "compile", str(tmp_path / "seeds.joblib"), "--data",
+    assert main(["-q", "compile", "--exact", str(tmp_path / "seeds.joblib"), "--data",
                  str(shared_datasets / "seeds.csv"), "-o", str(out), "--seed", "1"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["verification"]["mismatches"] == 0
@@ -80,7 +80,7 @@ def test_binary_pickle_with_comma_csv_and_text_labels(tmp_path):
     with open(tmp_path / "m.pkl", "wb") as handle:
         pickle.dump(clf, handle)
     write_csv(tmp_path / "d.csv", X, labels, delimiter=",")
-    assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+    assert main(["-q", "compile", "--exact", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
                  "-o", str(tmp_path / "out"), "--random-vectors", "200"]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["model"]["classes"] == ["benign", "malignant"]
@@ -96,7 +96,7 @@ def test_a_constant_classifier_compiles_to_no_gates(tmp_path):
     assert len(set(clf.predict(X_test))) == 1
     joblib.dump(clf, tmp_path / "m.pkl")
     write_csv(tmp_path / "d.csv", np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]))
-    assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+    assert main(["-q", "compile", "--exact", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
                  "-o", str(tmp_path / "out"), "--random-vectors", "100"]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["cells"] == 0 and report["area"]["um2"] == 0
@@ -124,7 +124,7 @@ def csv_and_models(tmp_path):
 ])
 def test_bad_input_exits_2_with_one_line(csv_and_models, capsys, model, data, extra, message):
     out = csv_and_models / "out"
-    code = main(["-q", "compile", str(csv_and_models / model), "--data",
+    code = main(["-q", "compile", "--exact", str(csv_and_models / model), "--data",
                  str(csv_and_models / data), "-o", str(out), *extra])
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -136,14 +136,14 @@ def test_a_foreign_output_folder_is_never_overwritten(csv_and_models, capsys):
     foreign = csv_and_models / "mine"
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("precious")
-    code = main(["-q", "compile", str(csv_and_models / "good.pkl"), "--data",
+    code = main(["-q", "compile", "--exact", str(csv_and_models / "good.pkl"), "--data",
                  str(csv_and_models / "iris.csv"), "-o", str(foreign)])
     assert code == 2 and "not made by bespoke" in capsys.readouterr().err
     assert (foreign / "thesis.tex").read_text() == "precious"
 
 
 def test_installed_command_reports_errors_with_exit_code_2(csv_and_models):
-    result = subprocess.run([sys.executable, "-m", "bespoke.cli", "compile",
+    result = subprocess.run([sys.executable, "-m", "bespoke.cli", "compile", "--exact",
                              str(csv_and_models / "unfitted.pkl"), "--data",
                              str(csv_and_models / "iris.csv"), "-o", str(csv_and_models / "o")],
                             capture_output=True, text=True)

@@ -26,7 +26,7 @@ def iris_files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def compiled(iris_files):
     out = iris_files / "out"
-    assert main(["-q", "compile", str(iris_files / "model.pkl"), "--data",
+    assert main(["-q", "compile", "--exact", str(iris_files / "model.pkl"), "--data",
                  str(iris_files / "iris.csv"), "-o", str(out), *SMALL]) == 0
     return out
 
@@ -85,7 +85,7 @@ def test_report_command_on_a_folder_without_report(tmp_path, capsys):
 
 def test_an_ordinary_cmos_library_works(iris_files):
     out = iris_files / "cmos"
-    assert main(["-q", "compile", str(iris_files / "model.pkl"), "--data",
+    assert main(["-q", "compile", "--exact", str(iris_files / "model.pkl"), "--data",
                  str(iris_files / "iris.csv"), "-o", str(out), "--liberty",
                  str(DATA / "cmos_small.lib"), *SMALL]) == 0
     report = json.loads((out / "report.json").read_text())
@@ -98,7 +98,7 @@ def test_an_ordinary_cmos_library_works(iris_files):
 def test_without_opensta_the_report_says_so(iris_files, monkeypatch):
     monkeypatch.setenv("BESPOKE_STA", str(iris_files / "no-such-sta"))
     out = iris_files / "nosta"
-    assert main(["-q", "compile", str(iris_files / "model.pkl"), "--data",
+    assert main(["-q", "compile", "--exact", str(iris_files / "model.pkl"), "--data",
                  str(iris_files / "iris.csv"), "-o", str(out), *SMALL]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["power"]["internal_mw"] is None and report["power"]["switching_mw"] is None
