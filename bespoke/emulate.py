@@ -95,12 +95,27 @@ def trace(network: Network, codes: np.ndarray) -> Trace:
         if index < len(network.layers) - 1:
             x = activate(layer, acc)
             outs.append(x)
-    logits = accs[-1] >> network.decision_shift
+    return Trace(tuple(accs), tuple(outs), decide(network, accs[-1]))
+
+
+def decide(network: Network, logits: np.ndarray) -> np.ndarray:
+    """The class index from the output layer's accumulators."""
+    logits = logits >> network.decision_shift
     if network.output == "sign":
-        prediction = (logits[:, 0] > 0).astype(np.int64)
-    else:
-        prediction = np.argmax(logits, axis=1).astype(np.int64)  # first index wins ties
-    return Trace(tuple(accs), tuple(outs), prediction)
+        return (logits[:, 0] > 0).astype(np.int64)
+    return np.argmax(logits, axis=1).astype(np.int64)  # first index wins ties
+
+
+def run_from(network: Network, layer: int, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Continue an emulation at ``layer`` from that layer's input codes ``x``: returns
+    the inputs of every later layer and the output layer's accumulators."""
+    inputs = []
+    for index in range(layer, len(network.layers)):
+        inputs.append(x)
+        acc = accumulate(network.layers[index], x)
+        if index < len(network.layers) - 1:
+            x = activate(network.layers[index], acc)
+    return inputs, acc
 
 
 def predict_codes(network: Network, codes: np.ndarray) -> np.ndarray:

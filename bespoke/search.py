@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import approximate as ax
-from .emulate import predict_codes
+from .emulate import decide, predict_codes, run_from
 from .estimate import AreaModel
 from .ir import ClampActivation, Network, ThresholdActivation, csd_digits
 
@@ -96,12 +96,40 @@ def _moves(network: Network, stats: ax.InputStatistics,
                lambda: ax.set_decision_shift(network, network.decision_shift + 1))
 
 
-def _scorer(train_codes, train_labels, val_codes, val_labels, model: AreaModel):
-    def score(network: Network, move: str) -> Candidate:
-        accuracy = float(np.mean(predict_codes(network, val_codes) == val_labels))
-        train_accuracy = float(np.mean(predict_codes(network, train_codes) == train_labels))
-        return Candidate(network, accuracy, model.area_um2(network), move, train_accuracy)
-    return score
+class _Scorer:
+    """Scores candidates on both splits, re-emulating only from the first layer that
+    differs from a base network (knob moves share the base's other layer objects)."""
+
+    def __init__(self, train_codes, train_labels, val_codes, val_labels, model: AreaModel):
+        self.splits = ((np.asarray(val_codes, np.int64), val_labels),
+                       (np.asarray(train_codes, np.int64), train_labels))
+        self.model = model
+        self.base: Network | None = None
+
+    def rebase(self, network: Network) -> None:
+        self.base = network
+        self.cache = [run_from(network, 0, codes) for codes, _ in self.splits]
+
+    def _accuracies(self, network: Network) -> list[float]:
+        layers, base = network.layers, self.base
+        start = 0
+        if base is not None and len(base.layers) == len(layers):
+            while start < len(layers) and layers[start] is base.layers[start]:
+                start += 1
+        result = []
+        for index, (codes, labels) in enumerate(self.splits):
+            if base is None or start == 0:
+                _, logits = run_from(network, 0, codes)
+            elif start == len(layers):  # only the decision changed
+                logits = self.cache[index][1]
+            else:
+                _, logits = run_from(network, start, self.cache[index][0][start])
+            result.append(float(np.mean(decide(network, logits) == labels)))
+        return result
+
+    def __call__(self, network: Network, move: str) -> Candidate:
+        accuracy, train_accuracy = self._accuracies(network)
+        return Candidate(network, accuracy, self.model.area_um2(network), move, train_accuracy)
 
 
 def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
@@ -118,7 +146,8 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     stats = ax.InputStatistics.measure(exact, train_codes)
 
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
-    score = _scorer(train_codes, train_labels, val_codes, val_labels, model)
+    score = _Scorer(train_codes, train_labels, val_codes, val_labels, model)
+    score.rebase(exact)
     base = score(exact, "exact")
     floor = base.accuracy - options.max_accuracy_loss - 1e-12
     train_floor = base.train_accuracy - options.max_accuracy_loss - 1e-12
@@ -148,6 +177,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
         if best is None:
             break
         current = best
+        score.rebase(current.network)
         steps.append(best.move)
         if progress:
             progress(f"step {len(steps)}: {best.move}: area {best.area_um2 / 1e8:.3f} cm², "
@@ -276,7 +306,8 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     stats = ax.InputStatistics.measure(exact, train_codes)
     genome = Genome.of(exact)
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
-    score = _scorer(train_codes, train_labels, val_codes, val_labels, model)
+    score = _Scorer(train_codes, train_labels, val_codes, val_labels, model)
+    score.rebase(exact)
     base = score(exact, "exact")
     floor = base.accuracy - options.max_accuracy_loss - 1e-12
     train_floor = base.train_accuracy - options.max_accuracy_loss - 1e-12
