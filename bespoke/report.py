@@ -27,7 +27,8 @@ def _num(value: float | None, fmt: str = "{:.4g}") -> str:
 def headline(report: dict) -> list[tuple[str, str]]:
     """The figures users decide by, as (label, text) pairs."""
     acc, ver = report["accuracy"], report["verification"]
-    rows = [("accuracy float / quantized / RTL",
+    kind = "approximate" if "approximation" in report else "quantized"
+    rows = [(f"accuracy float / {kind} / RTL",
              f"{_pct(acc['float'])} / {_pct(acc['quantized'])} / {_pct(acc['rtl'])}"),
             ("RTL vs emulator", f"{ver['mismatches']} mismatches in {ver['vectors']} vectors")]
     if "area" in report:
@@ -52,6 +53,28 @@ def headline(report: dict) -> list[tuple[str, str]]:
                      f"leakage {_num(base['power_reduction'], '{:.2f}')}x lower; test accuracy "
                      f"{_pct(base['accuracy'])} exact, {_pct(acc['quantized'])} approximate"))
     return rows
+
+
+def knob_summary(knobs: dict) -> str:
+    """One line on what the approximation changed, from ``approximation.knobs``."""
+    neurons = knobs["neurons"]
+    parts = [f"{sum(n['pruned'] for n in neurons)} connections pruned",
+             f"signed digits {sum(n['exact_digits'] for n in neurons)} → "
+             f"{sum(n['digits'] for n in neurons)}",
+             f"{sum(1 for n in neurons if n['truncation'])} of {len(neurons)} neurons drop low "
+             "partial-product columns"]
+    masks = [max(n["input_masks"] or [0]) for n in neurons if n["neuron"].startswith("l0_")]
+    if any(masks):
+        parts.append("some circuit inputs lose low bits")
+    bits = sorted({n["activation_bits"] for n in neurons if "activation_bits" in n})
+    levels = sorted({n["activation_levels"] for n in neurons if "activation_levels" in n})
+    if bits:
+        parts.append(f"hidden codes of {'/'.join(map(str, bits))} bits")
+    if levels:
+        parts.append(f"{'/'.join(map(str, levels))} comparator levels")
+    if knobs["decision_shift"]:
+        parts.append(f"argmax over logits >> {knobs['decision_shift']}")
+    return "; ".join(parts)
 
 
 def render_markdown(report: dict, timing: dict | None = None) -> str:
@@ -103,7 +126,7 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
             f"{approx['estimated_area_um2']['exact'] / 1e8:.3f} → "
             f"{approx['estimated_area_um2']['chosen'] / 1e8:.3f} cm².",
             "",
-            "Steps: " + "; ".join(approx["steps"]) if approx["steps"] else "No step kept the budget.",
+            "Knobs: " + knob_summary(approx["knobs"]) + ".",
         ]
         if "baseline" in report:
             base = report["baseline"]
