@@ -27,6 +27,9 @@ from .verify import VerificationResult, verify
 
 log = logging.getLogger(__name__)
 
+#: Designs with at most this many input bits are evaluated on every possible input.
+EXHAUSTIVE_INPUT_BITS = 16
+
 #: Published printed-MLP flows clock their designs with a 200 ms virtual clock.
 CLOCK_PERIOD_MS = 200.0
 
@@ -46,6 +49,8 @@ class Implementation:
     liberty_name: str
     gate_verification: VerificationResult
     evaluation_matches: bool
+    evaluation_vectors: int  # how many vectors bespoke's evaluation of the netlist covered
+    exhaustive: bool  # those were every possible input
     power: Evaluation  # on the test vectors (real data)
     equivalence: EquivalenceResult
     timing: sta.TimingPower | None  # None when OpenSTA is not available
@@ -87,10 +92,21 @@ class Implementation:
                 "verification": {k: v for k, v in self.gate_verification.to_dict().items()
                                  if k != "seconds"},
                 "evaluation_matches_emulator": self.evaluation_matches,
+                "evaluation_vectors": self.evaluation_vectors,
+                "evaluation_exhaustive": self.exhaustive,
                 "equivalence": {k: v for k, v in self.equivalence.to_dict().items()
                                 if k != "seconds"},
             },
         }
+
+
+def exhaustive_codes(network: Network) -> np.ndarray:
+    """Every input vector of the circuit, one row each (2**(inputs * bits) rows)."""
+    total = network.n_inputs * network.input_bits
+    words = np.arange(1 << total, dtype=np.int64)
+    mask = (1 << network.input_bits) - 1
+    return np.stack([(words >> (i * network.input_bits)) & mask for i in range(network.n_inputs)],
+                    axis=1)
 
 
 def _port_values(network: Network, codes: np.ndarray) -> dict[str, np.ndarray]:
@@ -113,8 +129,13 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
         models.write_text(cell_models_verilog(library))
     gate = verify(syn.netlist_bus, network, vectors, workdir / "gate_sim", extra_sources=[models])
     netlist = read_netlist(syn.netlist)
-    expected = predict_codes(network, vectors)
-    everything = evaluate(netlist, library, _port_values(network, vectors))
+    if network.n_inputs * network.input_bits <= EXHAUSTIVE_INPUT_BITS:
+        # every possible input: a complete check of netlist == emulator
+        vectors_checked = exhaustive_codes(network)
+    else:
+        vectors_checked = vectors
+    expected = predict_codes(network, vectors_checked)
+    everything = evaluate(netlist, library, _port_values(network, vectors_checked))
     matches = bool(np.array_equal(everything.outputs[OUTPUT_NAME], expected))
     test = vectors[:n_test] if n_test > 1 else vectors
     power = evaluate(netlist, library, _port_values(network, test))
@@ -128,8 +149,8 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
     except ToolMissingError as exc:
         log.warning("%s; the report gives leakage from the library and no dynamic power", exc)
         timing = None
-    return Implementation(syn, library, liberty.name, gate, matches, power, equivalence, timing,
-                          fallback)
+    return Implementation(syn, library, liberty.name, gate, matches, len(vectors_checked),
+                          vectors_checked is not vectors, power, equivalence, timing, fallback)
 
 
 def measure(network: Network, rtl: Path, test_codes: np.ndarray, workdir: Path,

@@ -107,7 +107,9 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
         lines += [
             "",
             f"Gate netlist with the cell models, same vectors, same simulator: "
-            f"**{gate['verification']['mismatches']} mismatches**. Netlist evaluated by bespoke: "
+            f"**{gate['verification']['mismatches']} mismatches**. Netlist evaluated by bespoke on "
+            f"{gate['evaluation_vectors']} vectors"
+            f"{' (every possible input)' if gate['evaluation_exhaustive'] else ''}: "
             f"{'matches' if gate['evaluation_matches_emulator'] else 'DIFFERS FROM'} the emulator. "
             f"Formal equivalence RTL = netlist: **{gate['equivalence']['status']}**"
             f"{' (' + gate['equivalence']['reason'] + ')' if gate['equivalence']['reason'] else ''}.",

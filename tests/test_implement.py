@@ -51,6 +51,8 @@ def test_gate_level_checks_pass(compiled):
     gate = json.loads((compiled / "report.json").read_text())["gate_level"]
     assert gate["verification"]["mismatches"] == 0 and gate["verification"]["vectors"] > 300
     assert gate["evaluation_matches_emulator"] is True
+    # iris: 4 inputs of 4 bits, so bespoke's evaluation covers every possible input
+    assert gate["evaluation_exhaustive"] is True and gate["evaluation_vectors"] == 1 << 16
     assert gate["equivalence"]["status"] == "proven"
 
 
@@ -106,3 +108,13 @@ def test_without_opensta_the_report_says_so(iris_files, monkeypatch):
     assert "OpenSTA is not available" in report["delay"]["source"]
     assert report["power"]["mw"] == report["power"]["leakage_mw"] > 0
     assert "OpenSTA is not available" in (out / "report.md").read_text()
+
+
+def test_exhaustive_codes_enumerate_every_input_once():
+    from bespoke.implement import exhaustive_codes
+
+    from .test_synth import tiny_network
+
+    codes = exhaustive_codes(tiny_network())  # 2 inputs of 2 bits
+    assert codes.shape == (16, 2)
+    assert len({tuple(row) for row in codes}) == 16 and codes.max() == 3
