@@ -15,7 +15,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier

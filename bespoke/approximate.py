@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .emulate import trace
-from .ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation, csd_digits
+from .ir import ClampActivation, Network, Neuron, ThresholdActivation, csd_digits
 
 
 @functools.lru_cache(maxsize=None)

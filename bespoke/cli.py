@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--data", type=Path, required=True,
                       help="CSV with a header row: the features the model was trained on, and the label")
     comp.add_argument("--label-column", default="Y", help="name of the label column (default Y)")
+    comp.add_argument("--trust-model", action="store_true",
+                      help="unpickle the model file without restrictions (runs any code it "
+                           "holds: only for files you trust); by default only scikit-learn, "
+                           "numpy and scipy classes are admitted")
     comp.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     _add_compile_options(comp)
 
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                                args.weight_bits, args.activation_bits, args.test_size,
                                args.seed, args.random_vectors, args.synthesize, args.liberty,
                                args.yosys, args.formal_max_cells, args.approximate,
-                               args.max_accuracy_loss / 100.0, args.search_time)
+                               args.max_accuracy_loss / 100.0, args.search_time,
+                               trust_model=getattr(args, "trust_model", False))
         report = run_compile(config)
     except BespokeError as exc:
         if args.debug:

@@ -57,6 +57,7 @@ class CompileConfig:
     max_accuracy_loss: float = 0.01  # fraction of validation accuracy the search may give up
     search_time_s: float = 30.0
     validation_size: float = 0.25  # fraction of the training split the search validates on
+    trust_model: bool = False  # unpickle the model file without restrictions
 
 
 class _Timer:
@@ -107,7 +108,7 @@ def run_compile(config: CompileConfig) -> dict:
         raise BespokeError(f"--search-time {config.search_time_s:g} must be positive")
     timer = _Timer()
     with timer.step("ingest"):
-        mlp = load_model(config.model)
+        mlp = load_model(config.model, trust=config.trust_model)
         data = read_csv(config.data, config.label_column)
         if data.X.shape[1] != mlp.n_features:
             raise BespokeError(f"{config.data} has {data.X.shape[1]} features but the model "

@@ -132,17 +132,82 @@ def from_estimator(obj: Any) -> FloatMLP:
                     np.asarray(obj.classes_), scale, offset, estimator)
 
 
-def load_model(path: str | Path) -> FloatMLP:
-    """Load a pickled/joblib model file and unpack it."""
+#: Module prefixes whose *classes* a model file may name (never their functions).
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
+#: The few functions (and builtin types) that pickles of those classes need.
+_TRUSTED_NAMES = frozenset({
+    ("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "slice", "complex",
+                              "float", "int", "str", "bytes", "bytearray", "bool", "object")
+} | {
+    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("copyreg", "_reconstructor"),
+    ("_codecs", "encode"), ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.random._pickle", "__randomstate_ctor"), ("numpy.random._pickle", "__bit_generator_ctor"),
+    ("numpy.random._pickle", "__generator_ctor"),
+})
+
+
+class UntrustedModelError(BespokeError):
+    """The model file names something a scikit-learn model does not need."""
+
+
+def _checked_class(module: str, name: str, resolve):
+    """Resolve ``module.name`` only if a scikit-learn model may legitimately need it."""
+    if (module, name) in _TRUSTED_NAMES:
+        return resolve(module, name)
+    if module.startswith(_TRUSTED_PREFIXES) or module in ("numpy", "scipy"):
+        obj = resolve(module, name)
+        if isinstance(obj, type):
+            return obj
+    raise UntrustedModelError(
+        f"the model file asks to run {module}.{name}, which a scikit-learn model does not need: "
+        "it was not loaded; pass --trust-model only if you trust where the file comes from")
+
+
+def _restricted_load(path: Path):
+    """Unpickle a pickle or joblib file admitting only scikit-learn/numpy/scipy classes and
+    the handful of helpers their pickles use: nothing in the file runs unless allowed."""
+    from joblib import numpy_pickle
+
+    class Restricted(numpy_pickle.NumpyUnpickler):
+        def find_class(self, module, name):
+            return _checked_class(module, name, super().find_class)
+
+    try:
+        with open(path, "rb") as handle:
+            # joblib's reader also decompresses (zlib, gzip, ...) and reads its array wrappers
+            with numpy_pickle._validate_fileobject_and_memmap(handle, str(path), None) as (fobj, _):
+                if isinstance(fobj, str):
+                    raise BespokeError(f"{path} was written by joblib < 0.10: re-save it with a "
+                                       "current joblib")
+                return Restricted(str(path), fobj, "auto").load()
+    except BespokeError:  # an untrusted name, or the message above
+        raise
+    except Exception as exc:  # whatever else goes wrong, it is not a model file
+        raise BespokeError(f"{path} is not a readable model file ({type(exc).__name__}): "
+                           "save the fitted model with joblib.dump or pickle.dump") from exc
+
+
+def load_model(path: str | Path, *, trust: bool = False) -> FloatMLP:
+    """Load a pickled/joblib model file and unpack it.
+
+    Unpickling can run arbitrary code, so by default only scikit-learn, numpy and scipy
+    classes may appear in the file (:func:`_restricted_load`); ``trust=True`` loads it
+    with plain joblib, for files whose origin the user trusts.
+    """
     import joblib
 
     path = Path(path)
     if not path.is_file():
         raise BespokeError(f"model file {path} does not exist: pass the path of a saved MLPClassifier")
-    try:
-        obj = joblib.load(path)
-    except Exception as exc:  # any unpickling failure means "not a model file"
-        raise BespokeError(f"{path} is not a readable model file ({type(exc).__name__}): "
-                           "save the fitted model with joblib.dump or pickle.dump") from exc
+    if trust:
+        try:
+            obj = joblib.load(path)
+        except Exception as exc:  # any unpickling failure means "not a model file"
+            raise BespokeError(f"{path} is not a readable model file ({type(exc).__name__}): "
+                               "save the fitted model with joblib.dump or pickle.dump") from exc
+    else:
+        obj = _restricted_load(path)
     log.info("loaded %s from %s", type(obj).__name__, path)
     return from_estimator(obj)

@@ -22,7 +22,7 @@ import numpy as np
 from . import approximate as ax
 from .emulate import decide, predict_codes, run_from
 from .estimate import AreaModel
-from .ir import ClampActivation, Network, ThresholdActivation, csd_digits
+from .ir import Network, csd_digits
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class SearchResult:
     evaluations: int
     seconds: float
     steps: tuple[str, ...]  # the moves from the exact design to the chosen one
-    floor: float  # the lowest validation accuracy the search accepted
+    floor: float  # the exact validation accuracy minus the budget (the plots' budget line)
 
 
 def pareto_front(candidates: list[Candidate]) -> tuple[Candidate, ...]:
@@ -161,7 +161,6 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     score = _Scorer(train_codes, train_labels, val_codes, val_labels, model)
     score.rebase(exact)
     base = score(exact, "exact")
-    floor = base.accuracy - options.max_accuracy_loss - 1e-12
     epsilon = 1.0 / max(len(val_labels), 1)
     seen = [base]
     current, steps = base, []
@@ -199,18 +198,6 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
              current.area_um2)
     return SearchResult(base, current, pareto_front(seen), len(seen), seconds, tuple(steps),
                         base.accuracy - options.max_accuracy_loss)
-
-
-def describe_activation(network: Network) -> list[str]:
-    """Human-readable activation widths per hidden layer (for reports)."""
-    out = []
-    for layer in network.layers[:-1]:
-        act = layer.neurons[0].activation
-        if isinstance(act, ClampActivation):
-            out.append(f"clamp {act.bits} bits")
-        elif isinstance(act, ThresholdActivation):
-            out.append(f"{len(act.thresholds) + 1} comparator levels")
-    return out
 
 
 def write_front(result: SearchResult, folder: Path) -> None:
@@ -319,8 +306,6 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
     score = _Scorer(train_codes, train_labels, val_codes, val_labels, model)
     score.rebase(exact)
-    base = score(exact, "exact")
-    floor = base.accuracy - options.max_accuracy_loss - 1e-12
     feasible: list[Candidate] = []
 
     class Approximations(Problem):

@@ -6,7 +6,6 @@ ports is generated from the port map pyverilog reads out of the Verilog itself.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from importlib import resources

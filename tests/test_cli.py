@@ -151,3 +151,15 @@ def test_installed_command_reports_errors_with_exit_code_2(csv_and_models):
     errors = [line for line in result.stderr.splitlines() if line.startswith("bespoke: error:")]
     assert errors == ["bespoke: error: the MLPClassifier is not fitted: call fit() before saving it"]
     assert "Traceback" not in result.stderr
+
+
+def test_a_malicious_model_file_exits_2_and_runs_nothing(csv_and_models, capsys):
+    from .test_ingest import _Evil
+
+    marker = csv_and_models / "pwned"
+    joblib.dump(_Evil(marker), csv_and_models / "evil.pkl")
+    code = main(["-q", "compile", "--exact", str(csv_and_models / "evil.pkl"), "--data",
+                 str(csv_and_models / "iris.csv"), "-o", str(csv_and_models / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--trust-model" in err and "\n" not in err
+    assert not marker.exists() and not (csv_and_models / "out").exists()

@@ -47,3 +47,47 @@ def test_a_file_that_is_not_a_model(tmp_path):
         load_model(path)
     with pytest.raises(BespokeError, match="does not exist"):
         load_model(tmp_path / "missing.pkl")
+
+
+class _Evil:
+    """A pickle that runs a shell command when loaded."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_a_malicious_pickle_is_refused_and_never_runs(tmp_path, dump):
+    import pickle
+
+    import joblib
+
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.pkl"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps(_Evil(marker)))
+    else:
+        joblib.dump(_Evil(marker), path)
+    with pytest.raises(BespokeError, match="--trust-model") as info:
+        load_model(path)
+    assert "system" in str(info.value)
+    assert not marker.exists()
+    # the restriction is what protects: trusted loading does run the file's code
+    with pytest.raises(BespokeError):
+        load_model(path, trust=True)
+    assert marker.exists()
+
+
+def test_trusted_and_restricted_loading_agree_on_real_models(tmp_path):
+    import joblib
+
+    model = trained("iris", "tanh")[0]
+    for name, kwargs in (("plain.joblib", {}), ("packed.joblib", {"compress": 3})):
+        joblib.dump(model, tmp_path / name, **kwargs)
+        a, b = load_model(tmp_path / name), load_model(tmp_path / name, trust=True)
+        assert all((x == y).all() for x, y in zip(a.coefs, b.coefs))

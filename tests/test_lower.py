@@ -10,7 +10,7 @@ import bespoke
 from bespoke import tools
 from bespoke.emulate import predict_codes
 from bespoke.ir import Layer, Network, Neuron
-from bespoke.lower import MLPCircuit, input_name, to_verilog
+from bespoke.lower import MLPCircuit, input_name
 
 from .conftest import ACTIVATIONS, trained
 

@@ -1,6 +1,5 @@
 """bespoke's own evaluation of gate netlists: exact logic, state-dependent power, paths."""
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
