@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="demo folder (default build/demo)")
     _add_compile_options(demo)
 
+    sub.add_parser("doctor", help="list every tool the flow runs, its version and status")
+
     rep = sub.add_parser("report", help="re-render report.md and report.html of an output folder")
     rep.add_argument("outdir", type=Path)
     return parser
@@ -97,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args)
     from .flow import CompileConfig, run_compile
 
+    if args.command == "doctor":
+        from .tools import doctor
+
+        statuses = doctor()
+        for t in statuses:
+            print(f"{t.name:16s} {t.status:18s} {t.version:10s} {t.role}"
+                  + (f"  ({t.hint})" if t.hint else ""))
+        return 0 if all(t.ok for t in statuses) else 1
     try:
         if args.command == "report":
             from .report import rerender
