@@ -22,6 +22,8 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-size", type=float, default=0.2,
                         help="fraction of the data held out for testing (default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and random vectors")
+    parser.add_argument("--force", action="store_true",
+                        help="compile even a design estimated larger than an A4 sheet")
     parser.add_argument("--random-vectors", type=int, default=1000,
                         help="random vectors simulated besides the test split (default 1000)")
     search = parser.add_argument_group("approximation")
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                                args.seed, args.random_vectors, args.synthesize, args.liberty,
                                args.yosys, args.formal_max_cells, args.approximate,
                                args.max_accuracy_loss / 100.0, args.search_time,
-                               trust_model=getattr(args, "trust_model", False))
+                               trust_model=getattr(args, "trust_model", False), force=args.force)
         report = run_compile(config)
     except BespokeError as exc:
         if args.debug:

@@ -58,6 +58,7 @@ class CompileConfig:
     search_time_s: float = 30.0
     validation_size: float = 0.25  # fraction of the training split the search validates on
     trust_model: bool = False  # unpickle the model file without restrictions
+    force: bool = False  # go on even when the exact design is estimated too large
 
 
 class _Timer:
@@ -121,6 +122,7 @@ def run_compile(config: CompileConfig) -> dict:
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,
                          feature_names=data.feature_names)
+    _check_size(design.network, config.force)
     exact_design, search = design, None
     if config.approximate:
         with timer.step("search"):
@@ -182,6 +184,21 @@ def run_compile(config: CompileConfig) -> dict:
         raise VerificationError(f"the synthesized netlist differs from the emulator: see "
                                 f"{outdir / 'report.md'}")
     return result_report
+
+
+#: An A4 sheet: beyond it a printed classifier is impractical, and synthesis and
+#: gate-level simulation of it take long.
+MAX_AREA_CM2 = 600.0
+
+
+def _check_size(network, force: bool) -> None:
+    """Refuse, before any long work, a design estimated larger than :data:`MAX_AREA_CM2`."""
+    estimate = AreaModel.bundled().area_um2(network) / 1e8
+    log.info("estimated area of the exact design: %.1f cm²", estimate)
+    if estimate > MAX_AREA_CM2 and not force:
+        raise BespokeError(f"the exact design is estimated at {estimate:.0f} cm², more than an A4 "
+                           f"sheet ({MAX_AREA_CM2:.0f} cm²): synthesis and simulation would take "
+                           "long; use fewer neurons or bits, or pass --force")
 
 
 def _approximation_report(search: SearchResult, exact: Design) -> dict:

@@ -165,6 +165,11 @@ def _checked_class(module: str, name: str, resolve):
         "it was not loaded; pass --trust-model only if you trust where the file comes from")
 
 
+def _not_a_model(path: Path, exc: Exception) -> BespokeError:
+    return BespokeError(f"{path} is not a readable model file ({type(exc).__name__}): "
+                        "save the fitted model with joblib.dump or pickle.dump")
+
+
 def _restricted_load(path: Path):
     """Unpickle a pickle or joblib file admitting only scikit-learn/numpy/scipy classes and
     the handful of helpers their pickles use: nothing in the file runs unless allowed."""
@@ -185,8 +190,7 @@ def _restricted_load(path: Path):
     except BespokeError:  # an untrusted name, or the message above
         raise
     except Exception as exc:  # whatever else goes wrong, it is not a model file
-        raise BespokeError(f"{path} is not a readable model file ({type(exc).__name__}): "
-                           "save the fitted model with joblib.dump or pickle.dump") from exc
+        raise _not_a_model(path, exc) from exc
 
 
 def load_model(path: str | Path, *, trust: bool = False) -> FloatMLP:
@@ -205,8 +209,7 @@ def load_model(path: str | Path, *, trust: bool = False) -> FloatMLP:
         try:
             obj = joblib.load(path)
         except Exception as exc:  # any unpickling failure means "not a model file"
-            raise BespokeError(f"{path} is not a readable model file ({type(exc).__name__}): "
-                               "save the fitted model with joblib.dump or pickle.dump") from exc
+            raise _not_a_model(path, exc) from exc
     else:
         obj = _restricted_load(path)
     log.info("loaded %s from %s", type(obj).__name__, path)

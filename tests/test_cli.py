@@ -163,3 +163,16 @@ def test_a_malicious_model_file_exits_2_and_runs_nothing(csv_and_models, capsys)
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--trust-model" in err and "\n" not in err
     assert not marker.exists() and not (csv_and_models / "out").exists()
+
+
+def test_a_design_too_large_to_print_is_refused_before_long_work(tmp_path, capsys):
+    model = MLPClassifier((60, 60), max_iter=30, random_state=0)
+    _, X_train, X_test, y_train, y_test = trained("cancer", "relu")
+    model.fit(X_train, y_train)
+    joblib.dump(model, tmp_path / "big.pkl")
+    write_csv(tmp_path / "d.csv", np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]))
+    args = ["-q", "compile", "--exact", str(tmp_path / "big.pkl"), "--data", str(tmp_path / "d.csv"),
+            "-o", str(tmp_path / "out"), "--no-synth", "--random-vectors", "10"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "A4 sheet" in err and "--force" in err and not (tmp_path / "out").exists()
