@@ -7,6 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI machines vary in speed: no per-example deadline; the same examples on every run
+settings.register_profile("bespoke", deadline=None, derandomize=True)
+settings.load_profile("bespoke")
 
 DATA = Path(__file__).resolve().parent / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
