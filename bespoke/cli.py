@@ -36,8 +36,9 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--max-accuracy-loss", type=float, default=1.0,
                         help="percentage points of validation accuracy the search may give up "
                              "(default 1.0)")
-    search.add_argument("--search-time", type=float, default=30.0,
-                        help="time budget of the search in seconds (default 30)")
+    search.add_argument("--search-time", type=float, default=60.0,
+                        help="time budget of the search in seconds (default 60); a search that "
+                             "finishes within it is reproducible with --seed")
     hw = parser.add_argument_group("synthesis")
     hw.add_argument("--no-synth", dest="synthesize", action="store_false",
                     help="stop after RTL verification (no area, power or timing)")

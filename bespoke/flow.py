@@ -55,7 +55,7 @@ class CompileConfig:
     formal_max_cells: int = DEFAULT_MAX_CELLS
     approximate: bool = True
     max_accuracy_loss: float = 0.01  # fraction of validation accuracy the search may give up
-    search_time_s: float = 30.0
+    search_time_s: float = 60.0
     validation_size: float = 0.25  # fraction of the training split the search validates on
     trust_model: bool = False  # unpickle the model file without restrictions
     force: bool = False  # go on even when the exact design is estimated too large
@@ -205,6 +205,7 @@ def _approximation_report(search: SearchResult, exact: Design) -> dict:
     return {
         "method": "greedy baseline + NSGA-II (pymoo), smallest estimated area within the budget",
         "evaluations": search.evaluations,
+        "time_budget_hit": search.budget_hit,
         "validation_accuracy": {"exact": search.exact.accuracy, "chosen": search.chosen.accuracy},
         "estimated_area_um2": {"exact": search.exact.area_um2, "chosen": search.chosen.area_um2},
         "steps": list(search.steps),

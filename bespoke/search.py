@@ -55,6 +55,8 @@ class SearchResult:
     seconds: float
     steps: tuple[str, ...]  # the moves from the exact design to the chosen one
     floor: float  # the exact validation accuracy minus the budget (the plots' budget line)
+    #: the time budget cut the search short: the result then depends on the machine's speed
+    budget_hit: bool = False
 
 
 def pareto_front(candidates: list[Candidate]) -> tuple[Candidate, ...]:
@@ -193,11 +195,12 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
             progress(f"step {len(steps)}: {best.move}: area {best.area_um2 / 1e8:.3f} cm², "
                      f"validation accuracy {best.accuracy:.4f}")
     seconds = time.perf_counter() - start
+    budget_hit = seconds >= options.time_budget_s
     log.info("greedy search: %d candidates in %.1f s (%.0f/s), %d steps, area %.4g -> %.4g um2",
              len(seen), seconds, len(seen) / max(seconds, 1e-9), len(steps), base.area_um2,
              current.area_um2)
     return SearchResult(base, current, pareto_front(seen), len(seen), seconds, tuple(steps),
-                        base.accuracy - options.max_accuracy_loss)
+                        base.accuracy - options.max_accuracy_loss, budget_hit)
 
 
 def write_front(result: SearchResult, folder: Path) -> None:
@@ -285,7 +288,7 @@ class Genome:
 
 def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                  val_labels: np.ndarray, model: AreaModel, options: SearchOptions = SearchOptions(),
-                 *, seed: int = 0, population: int = 40, generations: int = 100,
+                 *, seed: int = 0, population: int = 40, generations: int = 40,
                  train_labels: np.ndarray | None = None,
                  progress: Callable[[str], None] | None = None) -> tuple[Candidate, ...]:
     """NSGA-II (pymoo) over the :class:`Genome`: minimize estimated area, maximize
@@ -357,7 +360,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
            model: AreaModel, options: SearchOptions = SearchOptions(), *, seed: int = 0,
            train_labels: np.ndarray | None = None,
            progress: Callable[[str], None] | None = None) -> SearchResult:
-    """The greedy baseline, then NSGA-II, each with half the time budget; the chosen
+    """The greedy baseline (at most half the time budget), then NSGA-II (the rest); the chosen
     design is the smallest Pareto candidate of either within the budget on the
     validation split and on the training split (``train_labels``; without them, the
     exact design's own answers)."""
@@ -365,8 +368,15 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     half = replace(options, time_budget_s=options.time_budget_s / 2)
     greedy = greedy_search(exact, train_codes, val_codes, val_labels, model, half, progress,
                            train_labels)
-    evolved = nsga2_search(exact, train_codes, val_codes, val_labels, model, half, seed=seed,
+    rest = replace(options, time_budget_s=max(options.time_budget_s - greedy.seconds, 1.0))
+    nsga_start = time.perf_counter()
+    evolved = nsga2_search(exact, train_codes, val_codes, val_labels, model, rest, seed=seed,
                            train_labels=train_labels, progress=progress)
+    budget_hit = greedy.budget_hit or time.perf_counter() - nsga_start >= rest.time_budget_s
+    if budget_hit:
+        log.warning("the search used its whole time budget (%.0f s): the result depends on this "
+                    "machine's speed; raise --search-time for a reproducible one",
+                    options.time_budget_s)
     front = pareto_front([*greedy.front, *evolved])
     chosen = min((greedy.chosen, *evolved), key=lambda c: (c.area_um2, -c.accuracy))
     steps = greedy.steps if chosen is greedy.chosen else ("NSGA-II individual",)
@@ -374,4 +384,4 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
         progress(f"chosen: estimated area {chosen.area_um2 / 1e8:.3f} cm², validation accuracy "
                  f"{chosen.accuracy:.4f} (exact {greedy.exact.accuracy:.4f})")
     return SearchResult(greedy.exact, chosen, front, greedy.evaluations + len(evolved),
-                        time.perf_counter() - start, steps, greedy.floor)
+                        time.perf_counter() - start, steps, greedy.floor, budget_hit)

@@ -38,3 +38,17 @@ def test_the_accuracy_budget_is_checked(tmp_path, capsys):
     assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
                  "-o", str(tmp_path / "out"), "--approximate", "--max-accuracy-loss", "150"]) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+def test_the_same_seed_gives_the_same_approximate_design(tmp_path):
+    model, X_train, X_test, y_train, y_test = trained("iris", "relu", (3,))
+    joblib.dump(model, tmp_path / "m.pkl")
+    write_csv(tmp_path / "d.csv", np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]))
+    outputs = []
+    for name in ("a", "b"):
+        assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+                     "-o", str(tmp_path / name), "--no-synth", "--random-vectors", "50",
+                     "--seed", "3"]) == 0
+        outputs.append({f: (tmp_path / name / f).read_bytes() for f in ("top.v", "design.json", "report.json")})
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0]["report.json"])["approximation"]["time_budget_hit"] is False
