@@ -193,19 +193,42 @@ def _restricted_load(path: Path):
         raise _not_a_model(path, exc) from exc
 
 
+def _load_skops(path: Path, trust: bool):
+    """A ``.skops`` file: no pickle at all; types outside scikit-learn/numpy/scipy must be
+    trusted explicitly."""
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:
+        raise _not_a_model(path, exc) from exc
+    foreign = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    if foreign and not trust:
+        raise UntrustedModelError(
+            f"{path} holds types that are not scikit-learn, numpy or scipy ({', '.join(foreign[:3])}): "
+            "it was not loaded; pass --trust-model only if you trust where the file comes from")
+    try:
+        return sio.load(path, trusted=untrusted)
+    except Exception as exc:
+        raise _not_a_model(path, exc) from exc
+
+
 def load_model(path: str | Path, *, trust: bool = False) -> FloatMLP:
     """Load a pickled/joblib model file and unpack it.
 
-    Unpickling can run arbitrary code, so by default only scikit-learn, numpy and scipy
-    classes may appear in the file (:func:`_restricted_load`); ``trust=True`` loads it
-    with plain joblib, for files whose origin the user trusts.
+    ``.skops`` files are read with skops (no pickle). Unpickling other files can run
+    arbitrary code, so by default only scikit-learn, numpy and scipy classes may appear in
+    them (:func:`_restricted_load`); ``trust=True`` loads them with plain joblib, for files
+    whose origin the user trusts.
     """
     import joblib
 
     path = Path(path)
     if not path.is_file():
         raise BespokeError(f"model file {path} does not exist: pass the path of a saved MLPClassifier")
-    if trust:
+    if path.suffix == ".skops":
+        obj = _load_skops(path, trust)
+    elif trust:
         try:
             obj = joblib.load(path)
         except Exception as exc:  # any unpickling failure means "not a model file"

@@ -91,3 +91,15 @@ def test_trusted_and_restricted_loading_agree_on_real_models(tmp_path):
         joblib.dump(model, tmp_path / name, **kwargs)
         a, b = load_model(tmp_path / name), load_model(tmp_path / name, trust=True)
         assert all((x == y).all() for x, y in zip(a.coefs, b.coefs))
+
+
+def test_skops_files_load_without_pickle(tmp_path):
+    import skops.io as sio
+
+    model = trained("iris", "relu")[0]
+    sio.dump(model, tmp_path / "model.skops")
+    mlp = load_model(tmp_path / "model.skops")
+    assert mlp.topology == (4, 4, 3)
+    (tmp_path / "broken.skops").write_bytes(b"not a zip")
+    with pytest.raises(BespokeError, match="not a readable model file"):
+        load_model(tmp_path / "broken.skops")
