@@ -36,6 +36,7 @@ bench: setup
 	$(BIN)/python benchmarks/estimator_calibration.py
 	$(BIN)/python benchmarks/search_throughput.py
 	$(BIN)/python benchmarks/approximation_quality.py
+	$(BIN)/python benchmarks/simulation_throughput.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info
