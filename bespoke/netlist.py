@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BespokeError
-from .liberty import CellLibrary, Expr, parse_function
+from .liberty import Cell, CellLibrary, Expr, parse_function
 
 _IDENT = r"(?:\\\S+|[A-Za-z_][\w$]*)"
 _INSTANCE = re.compile(rf"^\s*({_IDENT})\s+({_IDENT})\s*\((.*?)\);", re.M | re.S)
@@ -85,6 +85,43 @@ class Evaluation:
     toggle_rate: float  # mean fraction of nets that change between consecutive vectors
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One driver of a net, in an order where every source is driven before it is read:
+    a cell (``cell`` set) or an ``assign`` (``cell`` None, one source)."""
+
+    cell: Cell | None
+    pins: tuple[str, ...]  # the cell's input pins, matching ``sources``
+    sources: tuple[str, ...]
+    target: str  # the driven net ("" when the output is unconnected)
+
+
+def schedule(netlist: Netlist, library: CellLibrary) -> tuple[_Step, ...]:
+    """The assigns and cells of a combinational netlist in topological order."""
+    pending = [_Step(None, (), (rhs,), lhs) for lhs, rhs in netlist.assigns]
+    for inst in netlist.instances:
+        cell = library.cells.get(inst.cell)
+        if cell is None:
+            raise BespokeError(f"the netlist uses cell {inst.cell!r}, which the liberty lacks")
+        pins = dict(inst.pins)
+        pending.append(_Step(cell, cell.inputs, tuple(pins.get(p, "") for p in cell.inputs),
+                             pins.get(cell.output, "")))
+    known = set(netlist.inputs) | {"1'b0", "1'b1"}
+    order: list[_Step] = []
+    while pending:
+        waiting = []
+        for step in pending:
+            if all(s in known for s in step.sources):
+                order.append(step)
+                known.add(step.target)
+            else:
+                waiting.append(step)
+        if len(waiting) == len(pending):
+            raise BespokeError("the netlist has a combinational loop or an undriven net")
+        pending = waiting
+    return tuple(order)
+
+
 def evaluate(netlist: Netlist, library: CellLibrary, inputs: dict[str, np.ndarray]) -> Evaluation:
     """Evaluate the netlist on unsigned input port values (one array per port)."""
     n = len(next(iter(inputs.values())))
@@ -95,35 +132,17 @@ def evaluate(netlist: Netlist, library: CellLibrary, inputs: dict[str, np.ndarra
         word = np.asarray(inputs[name], dtype=np.int64)
         for bit, net in bits.items():
             values[net] = ((word >> bit) & 1).astype(bool)
-    pending = list(netlist.instances)
-    assigns = list(netlist.assigns)
     power: dict[str, float] = {}
-    while pending or assigns:
-        progressed = False
-        for lhs, rhs in list(assigns):
-            if rhs in values:
-                values[lhs] = values[rhs]
-                assigns.remove((lhs, rhs))
-                progressed = True
-        waiting = []
-        for inst in pending:
-            cell = library.cells.get(inst.cell)
-            if cell is None:
-                raise BespokeError(f"the netlist uses cell {inst.cell!r}, which the liberty lacks")
-            pins = dict(inst.pins)
-            if any(pins.get(p, "") not in values for p in cell.inputs):
-                waiting.append(inst)
-                continue
-            pin_values = {p: values[pins[p]] for p in cell.inputs}
-            out = cell.evaluate(pin_values)
-            if cell.output in pins and pins[cell.output]:
-                values[pins[cell.output]] = out
-            power[inst.cell] = power.get(inst.cell, 0.0) + float(
-                np.mean(cell.static_power_uw(pin_values | {cell.output: out})))
-            progressed = True
-        pending = waiting
-        if not progressed:
-            raise BespokeError("the netlist has a combinational loop or an undriven net")
+    for step in schedule(netlist, library):
+        if step.cell is None:
+            values[step.target] = values[step.sources[0]]
+            continue
+        pin_values = {p: values[s] for p, s in zip(step.pins, step.sources)}
+        out = step.cell.evaluate(pin_values)
+        if step.target:
+            values[step.target] = out
+        power[step.cell.name] = power.get(step.cell.name, 0.0) + float(
+            np.mean(step.cell.static_power_uw(pin_values | {step.cell.output: out})))
     outputs = {}
     for name, bits in port_bits(netlist.outputs).items():
         word = np.zeros(n, dtype=np.int64)
@@ -168,20 +187,7 @@ def longest_path_ms(netlist: Netlist, library: CellLibrary) -> float:
     """Largest sum of cell delays from any input to any output (no wire or load model)."""
     arrival: dict[str, float] = {net: 0.0 for net in netlist.inputs}
     arrival["1'b0"] = arrival["1'b1"] = 0.0
-    aliases = dict(netlist.assigns)
-    pending = list(netlist.instances)
-    while pending:
-        waiting = []
-        for inst in pending:
-            cell = library.cells[inst.cell]
-            pins = dict(inst.pins)
-            sources = [aliases.get(pins.get(p, ""), pins.get(p, "")) for p in cell.inputs]
-            if any(s not in arrival for s in sources):
-                waiting.append(inst)
-                continue
-            arrival[pins.get(cell.output, "")] = max((arrival[s] for s in sources), default=0.0) + cell.max_delay
-        if len(waiting) == len(pending):
-            raise BespokeError("the netlist has a combinational loop or an undriven net")
-        pending = waiting
-    outputs = [aliases.get(o, o) for o in netlist.outputs]
-    return max((arrival.get(o, 0.0) for o in outputs), default=0.0)
+    for step in schedule(netlist, library):
+        delay = step.cell.max_delay if step.cell is not None else 0.0
+        arrival[step.target] = max((arrival[s] for s in step.sources), default=0.0) + delay
+    return max((arrival.get(o, 0.0) for o in netlist.outputs), default=0.0)

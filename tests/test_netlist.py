@@ -76,3 +76,13 @@ def test_generated_cell_models_compile_and_match_the_functions(library, tmp_path
     (tmp_path / "cells.v").write_text(models)
     subprocess.run(["iverilog", "-o", str(tmp_path / "a.out"), str(tmp_path / "cells.v")],
                    check=True)
+
+
+def test_an_undriven_net_is_reported(library):
+    from bespoke.errors import BespokeError
+
+    broken = NETLIST.replace(".A2(b),", ".A2(nowhere),")
+    with pytest.raises(BespokeError, match="undriven"):
+        evaluate(parse_netlist(broken), library, {"a": np.array([1]), "b": np.array([0])})
+    with pytest.raises(BespokeError, match="undriven"):
+        longest_path_ms(parse_netlist(broken), library)
