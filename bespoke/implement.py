@@ -117,18 +117,16 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
               options: ImplementOptions = ImplementOptions()) -> Implementation:
     """Synthesize ``rtl`` and check and measure the netlist. ``vectors[:n_test]`` are the
     test split's codes (real data: power is measured on them)."""
-    liberty = Path(options.liberty) if options.liberty else pdk.bundled_liberty()
-    library = read_liberty(liberty)
     workdir = Path(workdir)
-    syn = synthesize(rtl, liberty, workdir / "synth", yosys=options.yosys,
-                     timeout_s=options.synth_timeout_s)
+    test = vectors[:n_test] if n_test > 1 else vectors
+    liberty, library, syn, netlist, power = _synthesize_and_measure(network, rtl, test, workdir,
+                                                                    options)
     if options.liberty is None:
         models = pdk.bundled_cell_models()
     else:
         models = workdir / "synth" / "cell_models.v"
         models.write_text(cell_models_verilog(library))
     gate = verify(syn.netlist_bus, network, vectors, workdir / "gate_sim", extra_sources=[models])
-    netlist = read_netlist(syn.netlist)
     if network.n_inputs * network.input_bits <= EXHAUSTIVE_INPUT_BITS:
         # every possible input: a complete check of netlist == emulator
         vectors_checked = exhaustive_codes(network)
@@ -137,8 +135,6 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
     expected = predict_codes(network, vectors_checked)
     everything = evaluate(netlist, library, _port_values(network, vectors_checked))
     matches = bool(np.array_equal(everything.outputs[OUTPUT_NAME], expected))
-    test = vectors[:n_test] if n_test > 1 else vectors
-    power = evaluate(netlist, library, _port_values(network, test))
     equivalence = check_equivalence(rtl, syn.netlist_bus, models, workdir / "formal",
                                     cells=syn.cells, max_cells=options.formal_max_cells,
                                     yosys=options.yosys)
@@ -153,14 +149,23 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
                           vectors_checked is not vectors, power, equivalence, timing, fallback)
 
 
+def _synthesize_and_measure(network: Network, rtl: Path, test_codes: np.ndarray, workdir: Path,
+                            options: ImplementOptions):
+    """Synthesis and the state-dependent power on the test codes: what both the checked
+    implementation and the unchecked baseline measurement need."""
+    liberty = Path(options.liberty) if options.liberty else pdk.bundled_liberty()
+    library = read_liberty(liberty)
+    syn = synthesize(rtl, liberty, Path(workdir) / "synth", yosys=options.yosys,
+                     timeout_s=options.synth_timeout_s)
+    netlist = read_netlist(syn.netlist)
+    power = evaluate(netlist, library, _port_values(network, test_codes))
+    return liberty, library, syn, netlist, power
+
+
 def measure(network: Network, rtl: Path, test_codes: np.ndarray, workdir: Path,
             options: ImplementOptions = ImplementOptions()) -> dict:
     """Area and state-dependent leakage of a design by the same synthesis flow, without
     the gate-level checks (used for the exact baseline of an approximated design)."""
-    liberty = Path(options.liberty) if options.liberty else pdk.bundled_liberty()
-    syn = synthesize(rtl, liberty, Path(workdir) / "synth", yosys=options.yosys,
-                     timeout_s=options.synth_timeout_s)
-    power = evaluate(read_netlist(syn.netlist), read_liberty(liberty),
-                     _port_values(network, test_codes))
+    _, _, syn, _, power = _synthesize_and_measure(network, rtl, test_codes, workdir, options)
     return {"area_um2": syn.area_um2, "area_cm2": syn.area_cm2, "cells": syn.cells,
             "leakage_mw": power.static_power_uw / 1000.0}
