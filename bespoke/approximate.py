@@ -78,7 +78,8 @@ def _replace_neuron(network: Network, layer: int, index: int, neuron: Neuron) ->
 def _rebias(stats: InputStatistics, layer: int, old: Neuron, new: Neuron) -> Neuron:
     """Keep the expected sum: add back what the change removed on average."""
     mean = stats.mean[layer]
-    weight_change = sum((n - o) * mean[k] for k, (o, n) in enumerate(zip(old.weights, new.weights)))
+    weight_change = sum((n - o) * mean[k] for k, (o, n) in enumerate(zip(old.weights, new.weights))
+                        if n != o)
     dropped_change = stats.dropped(layer, new) - stats.dropped(layer, old)
     shift = round(dropped_change - weight_change)
     if isinstance(new.activation, ThresholdActivation):  # the bias is folded into thresholds
@@ -87,67 +88,123 @@ def _rebias(stats: InputStatistics, layer: int, old: Neuron, new: Neuron) -> Neu
     return replace(new, bias=new.bias + shift)
 
 
+# --- one neuron ---------------------------------------------------------------------------
+# Each knob on one neuron of ``layer``, bias compensated; the network-level knobs below and
+# the search's genome decoder are built from these.
+
+
+def importance(stats: InputStatistics, layer: int, neuron: Neuron) -> list[float]:
+    """How much each connection contributes on average: ``|w| * (mean code + 1/2)``."""
+    mean = stats.mean[layer]
+    return [abs(w) * (mean[k] + 0.5) for k, w in enumerate(neuron.weights)]
+
+
+def reweighted(stats: InputStatistics, layer: int, neuron: Neuron,
+               weights: tuple[int, ...]) -> Neuron:
+    """New weights (pruned, fewer signed digits, ...)."""
+    return _rebias(stats, layer, neuron, replace(neuron, weights=tuple(weights)))
+
+
+def pruned(stats: InputStatistics, layer: int, neuron: Neuron, fraction: float) -> Neuron:
+    """Without the least important ``fraction`` of its live connections (at least one
+    when ``fraction > 0``)."""
+    weight = importance(stats, layer, neuron)
+    live = [v for v, w in zip(weight, neuron.weights) if w]
+    if not live or fraction <= 0:
+        return neuron
+    cut = max(float(np.quantile(live, fraction)), min(live))
+    return reweighted(stats, layer, neuron,
+                      tuple(0 if v <= cut else w for v, w in zip(weight, neuron.weights)))
+
+
+def rounded(stats: InputStatistics, layer: int, neuron: Neuron, digits: int) -> Neuron:
+    """Every weight rounded to at most ``digits`` signed digits."""
+    return reweighted(stats, layer, neuron,
+                      tuple(nearest_with_digits(w, digits) for w in neuron.weights))
+
+
+def truncated(stats: InputStatistics, layer: int, neuron: Neuron, columns: int) -> Neuron:
+    """The lowest ``columns`` columns of its partial-product bit heap dropped."""
+    return _rebias(stats, layer, neuron, replace(neuron, truncation=columns))
+
+
+def masked(stats: InputStatistics, neuron: Neuron, masks: tuple[int, ...]) -> Neuron:
+    """A first-layer neuron with ``masks[k]`` low bits of circuit input ``k`` dropped."""
+    return _rebias(stats, 0, neuron, replace(neuron, input_masks=tuple(masks)))
+
+
+def narrowed(neuron: Neuron) -> Neuron | None:
+    """A hidden neuron whose activation code is one bit narrower (None when impossible);
+    the next layer must double its weights (:func:`doubled`)."""
+    act = neuron.activation
+    if isinstance(act, ClampActivation):
+        if act.bits <= 1:
+            return None
+        shift = act.shift + 1
+        rounding = ((1 << shift) >> 1) - ((1 << act.shift) >> 1)
+        return replace(neuron, bias=neuron.bias + rounding,
+                       activation=ClampActivation(shift, act.bits - 1))
+    if isinstance(act, ThresholdActivation) and len(act.thresholds) >= 3:
+        return replace(neuron, activation=ThresholdActivation(act.thresholds[1::2]))
+    return None
+
+
+def doubled(neuron: Neuron, times: int = 1) -> Neuron:
+    """Weights times ``2**times`` for inputs that lost ``times`` low bits; a truncation
+    moves up with them, so that it drops the same input bits as before."""
+    if not times:
+        return neuron
+    return replace(neuron, weights=tuple(w << times for w in neuron.weights),
+                   truncation=neuron.truncation + times if neuron.truncation else 0)
+
+
+# --- the network ------------------------------------------------------------------------
+
+
 def set_weights(network: Network, stats: InputStatistics, layer: int, index: int,
                 weights: tuple[int, ...]) -> Network:
     """New weights for one neuron (pruned, fewer signed digits, ...), bias compensated."""
     old = network.layers[layer].neurons[index]
-    return _replace_neuron(network, layer, index,
-                           _rebias(stats, layer, old, replace(old, weights=tuple(weights))))
+    return _replace_neuron(network, layer, index, reweighted(stats, layer, old, weights))
 
 
 def limit_digits(network: Network, stats: InputStatistics, layer: int, index: int,
                  digits: int) -> Network:
     """Every weight of one neuron rounded to at most ``digits`` signed digits."""
     old = network.layers[layer].neurons[index]
-    return set_weights(network, stats, layer, index,
-                       tuple(nearest_with_digits(w, digits) for w in old.weights))
+    return _replace_neuron(network, layer, index, rounded(stats, layer, old, digits))
 
 
 def truncate(network: Network, stats: InputStatistics, layer: int, index: int,
              columns: int) -> Network:
     """Drop the lowest ``columns`` columns of one neuron's partial-product bit heap."""
     old = network.layers[layer].neurons[index]
-    return _replace_neuron(network, layer, index,
-                           _rebias(stats, layer, old, replace(old, truncation=columns)))
+    return _replace_neuron(network, layer, index, truncated(stats, layer, old, columns))
 
 
 def mask_input(network: Network, stats: InputStatistics, feature: int, bits: int) -> Network:
     """Drop the ``bits`` low bits of one circuit input in every first-layer neuron."""
-    for index, old in enumerate(network.layers[0].neurons):
+    neurons = []
+    for old in network.layers[0].neurons:
         masks = list(old.input_masks or (0,) * len(old.weights))
         masks[feature] = bits
-        new = _rebias(stats, 0, old, replace(old, input_masks=tuple(masks)))
-        network = _replace_neuron(network, 0, index, new)
-    return network
+        neurons.append(masked(stats, old, tuple(masks)))
+    layers = (replace(network.layers[0], neurons=tuple(neurons)),) + network.layers[1:]
+    return replace(network, layers=layers)
 
 
 def reduce_activation_bits(network: Network, layer: int) -> Network | None:
     """One bit less for every activation code of hidden ``layer``; the next layer's
     weights double so that it still sees the same values.  None when impossible."""
-    current = network.layers[layer].neurons
     if layer >= len(network.layers) - 1:
         return None
-    new_neurons = []
-    for neuron in current:
-        act = neuron.activation
-        if isinstance(act, ClampActivation):
-            if act.bits <= 1:
-                return None
-            shift = act.shift + 1
-            rounding = ((1 << shift) >> 1) - ((1 << act.shift) >> 1)
-            new_neurons.append(replace(neuron, bias=neuron.bias + rounding,
-                                       activation=ClampActivation(shift, act.bits - 1)))
-        elif isinstance(act, ThresholdActivation):
-            if len(act.thresholds) < 3:
-                return None
-            new_neurons.append(replace(neuron, activation=ThresholdActivation(act.thresholds[1::2])))
-        else:
-            return None
+    narrower = [narrowed(neuron) for neuron in network.layers[layer].neurons]
+    if any(n is None for n in narrower):
+        return None
     following = network.layers[layer + 1]
-    doubled = tuple(replace(n, weights=tuple(2 * w for w in n.weights)) for n in following.neurons)
     layers = list(network.layers)
-    layers[layer] = replace(layers[layer], neurons=tuple(new_neurons))
-    layers[layer + 1] = replace(following, neurons=doubled)
+    layers[layer] = replace(layers[layer], neurons=tuple(narrower))
+    layers[layer + 1] = replace(following, neurons=tuple(doubled(n) for n in following.neurons))
     return replace(network, layers=tuple(layers))
 
 

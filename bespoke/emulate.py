@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -121,3 +122,150 @@ def run_from(network: Network, layer: int, x: np.ndarray) -> tuple[list[np.ndarr
 def predict_codes(network: Network, codes: np.ndarray) -> np.ndarray:
     """Class index per row of input codes."""
     return trace(network, codes).prediction
+
+
+# --- many networks at once -----------------------------------------------------------------
+# A search scores populations of networks that share a shape: one (batched) matrix product
+# per layer and input mask serves all of them.  Same arithmetic as above, so the results
+# are equal (a test checks it against ``predict_codes``).
+
+
+#: Integers below this magnitude are exact in a float32 (24-bit significand).
+FLOAT32_EXACT = 1 << 23
+
+
+def _accumulate_many(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:
+    """Accumulators ``(networks, samples, neurons)`` of same-shaped ``layers``, from input
+    codes shared by all (``(samples, inputs)``) or one set per layer (``(networks, ...)``).
+
+    Computed in the narrowest of float32, float64 (BLAS) and int64 in which every
+    integer involved is exact; masks that drop every bit of ``x`` are skipped."""
+    tables = [_layer_matrices(layer) for layer in layers]
+    n_nets, n_in, n_out = len(layers), layers[0].n_inputs, len(layers[0].neurons)
+    largest = int(x.max(initial=0))
+    masks = sorted({mask for _, per_mask, _ in tables for mask, _ in per_mask
+                    if mask < largest.bit_length()})
+    biases = np.stack([biases for biases, _, _ in tables])[:, None, :]
+    bound = (largest * max(weight_sum for _, _, weight_sum in tables)
+             + int(np.abs(biases).max(initial=0)))
+    kind = (np.float32 if bound < FLOAT32_EXACT else np.float64 if bound < FLOAT_EXACT
+            else np.int64)
+    # stacked[m, c] = network c's weights on inputs with their m-th mask applied
+    stacked = np.zeros((len(masks), n_nets, n_in, n_out), kind)
+    index = {mask: i for i, mask in enumerate(masks)}
+    for c, (_, per_mask, _) in enumerate(tables):
+        for mask, matrix in per_mask:
+            if mask in index:
+                stacked[index[mask], c] = matrix
+    x = x.astype(kind, copy=False)
+
+    def apply_mask(mask: int, out: np.ndarray) -> np.ndarray:
+        if kind is np.int64:
+            np.right_shift(x, mask, out=out)
+            return np.left_shift(out, mask, out=out)
+        np.multiply(x, kind(2.0 ** -mask), out=out)  # floor(x / 2**m) * 2**m: exact
+        np.floor(out, out=out)
+        return np.multiply(out, kind(2.0 ** mask), out=out)
+
+    if x.ndim == 2:  # shared inputs: one product of every masked copy with every network
+        copies = np.empty((x.shape[0], len(masks), n_in), kind)
+        for i, mask in enumerate(masks):
+            if mask:
+                apply_mask(mask, copies[:, i, :])
+            else:
+                copies[:, i, :] = x
+        columns = stacked.transpose(0, 2, 1, 3).reshape(len(masks) * n_in, n_nets * n_out)
+        product = copies.reshape(x.shape[0], -1) @ columns
+        acc = product.reshape(x.shape[0], n_nets, n_out).transpose(1, 0, 2)
+        return acc + biases.astype(kind)  # a (networks, samples, neurons) copy
+    acc = np.zeros((n_nets, x.shape[1], n_out), kind)
+    masked, product = np.empty_like(x), np.empty_like(acc)
+    for i, mask in enumerate(masks):
+        np.matmul(apply_mask(mask, masked) if mask else x, stacked[i], out=product)
+        acc += product
+    acc += biases.astype(kind)
+    return acc
+
+
+def _activate_many(layers: Sequence[Layer], acc: np.ndarray) -> np.ndarray:
+    """Output codes of same-shaped hidden ``layers`` from ``(networks, samples, neurons)``
+    accumulators (float64 holding exact integers, or int64)."""
+    activations = [n.activation for layer in layers for n in layer.neurons]
+    if all(isinstance(a, ClampActivation) for a in activations):
+        shape = (len(layers), 1, len(layers[0].neurons))
+        shifts = np.array([a.shift for a in activations], np.int64).reshape(shape)
+        top = np.array([a.max_code for a in activations], np.int64).reshape(shape)
+        if acc.dtype != np.int64:  # division by a power of two is exact
+            acc *= np.exp2(-shifts).astype(acc.dtype)
+            np.floor(acc, out=acc)
+            return np.clip(acc, 0, top, out=acc)
+        return np.clip(acc >> shifts, 0, top)
+    acc = acc.astype(np.int64)
+    return np.stack([activate(layer, a) for layer, a in zip(layers, acc)])
+
+
+#: Layers sharing an input get their own product from this many on (fewer go in the batch).
+SHARED_INPUT_MIN = 4
+
+
+def _accumulate_groups(layers: Sequence[Layer], sources: Sequence[int],
+                       inputs: Sequence[np.ndarray]) -> np.ndarray:
+    """Accumulators ``(len(layers), samples, neurons)``, layer ``i`` fed by
+    ``inputs[sources[i]]``: layers that share an input share one product, the rest go
+    through one batched product."""
+    consumers: dict[int, list[int]] = {}
+    for i, source in enumerate(sources):
+        consumers.setdefault(source, []).append(i)
+    parts: list[tuple[list[int], np.ndarray]] = []
+    alone = sorted(i for users in consumers.values() if len(users) < SHARED_INPUT_MIN
+                   for i in users)
+    for source, users in consumers.items():
+        if len(users) >= SHARED_INPUT_MIN:
+            parts.append((users, _accumulate_many([layers[i] for i in users], inputs[source])))
+    if alone:
+        x = np.stack([inputs[sources[i]] for i in alone])
+        parts.append((alone, _accumulate_many([layers[i] for i in alone], x)))
+    if len(parts) == 1 and parts[0][0] == list(range(len(layers))):
+        return parts[0][1]
+    acc = np.empty((len(layers),) + parts[0][1].shape[1:], np.result_type(*(a for _, a in parts)))
+    for users, part in parts:
+        acc[users] = part
+    return acc
+
+
+def predict_many(networks: Sequence[Network], codes: np.ndarray) -> np.ndarray:
+    """Class index per network and row of input codes, ``(networks, samples)``, for
+    networks of one shape (the same inputs, layer sizes and output).
+
+    Networks that share their first layers (the same layer objects, as a search's
+    neighbours do) share the emulation of those layers."""
+    first = networks[0]
+    shape = [len(layer.neurons) for layer in first.layers]
+    for network in networks:
+        if ([len(layer.neurons) for layer in network.layers] != shape
+                or network.n_inputs != first.n_inputs or network.output != first.output):
+            raise ValueError("predict_many needs networks of one shape")
+    # group[c]: which of the distinct layer prefixes so far network c runs
+    inputs, group = [np.asarray(codes, np.int64)], [0] * len(networks)
+    for index in range(len(shape)):
+        prefixes: dict[tuple[int, int], int] = {}
+        for c, network in enumerate(networks):
+            group[c] = prefixes.setdefault((group[c], id(network.layers[index])), len(prefixes))
+        heads = {g: c for c, g in reversed(list(enumerate(group)))}  # a network per prefix
+        layers = [networks[heads[g]].layers[index] for g in range(len(prefixes))]
+        acc = _accumulate_groups(layers, [source for source, _ in prefixes], inputs)
+        if index < len(shape) - 1:
+            inputs = list(_activate_many(layers, acc))
+    decisions: dict[tuple[int, int], np.ndarray] = {}  # per distinct (logits, shift)
+    result = np.empty((len(networks), acc.shape[1]), np.int64)
+    for c, network in enumerate(networks):
+        key = (group[c], network.decision_shift)
+        if key not in decisions:
+            logits = acc[key[0]]
+            if key[1]:  # floor(logits / 2**shift): exact in a float holding an integer
+                logits = (logits >> key[1] if logits.dtype == np.int64
+                          else np.floor(logits * logits.dtype.type(2.0 ** -key[1])))
+            decisions[key] = (logits[:, 0] > 0 if first.output == "sign"
+                              else np.argmax(logits, axis=1))
+        result[c] = decisions[key]
+    return result

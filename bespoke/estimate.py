@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-from .ir import ClampActivation, Interval, Network, ThresholdActivation
+from .ir import ClampActivation, Interval, Layer, Network, ThresholdActivation, analyze_layer
 
 FEATURES = ("full_adders", "half_adders", "clamp_bits", "comparator_bits", "decision_bits")
 
@@ -89,12 +89,17 @@ def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
     return full, half, clamp, comparator
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _layer_costs(layer: Layer, inputs: tuple[Interval, ...]) -> np.ndarray:
+    """Summed :func:`_neuron_costs` of one layer whose inputs lie in ``inputs``."""
+    info = analyze_layer(layer, inputs)
+    return np.sum([_neuron_costs(neuron, inputs, acc, out) for neuron, acc, out
+                   in zip(layer.neurons, info.accumulators, info.outputs)], axis=0)
+
+
 def features(network: Network) -> CostFeatures:
-    full = half = clamp = comparator = 0.0
-    for layer, info in zip(network.layers, network.analysis):
-        for neuron, acc, out in zip(layer.neurons, info.accumulators, info.outputs):
-            f, h, c, t = _neuron_costs(neuron, info.inputs, acc, out)
-            full, half, clamp, comparator = full + f, half + h, clamp + c, comparator + t
+    full, half, clamp, comparator = sum(_layer_costs(layer, info.inputs) for layer, info
+                                        in zip(network.layers, network.analysis))
     logits = network.analysis[-1].accumulators
     if network.output == "sign":
         decision = float(logits[0].width)
@@ -103,7 +108,7 @@ def features(network: Network) -> CostFeatures:
                   for iv in logits]
         # a comparator and a value/index multiplexer per merge of the tree
         decision = float(sum(2 * max(widths) + network.output_width for _ in widths[1:]))
-    return CostFeatures(full, half, clamp, comparator, decision)
+    return CostFeatures(float(full), float(half), float(clamp), float(comparator), decision)
 
 
 @dataclass(frozen=True)

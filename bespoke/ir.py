@@ -170,6 +170,17 @@ class Neuron:
         if self.truncation < 0 or any(m < 0 for m in self.input_masks):
             raise ValueError("masks and truncation must be >= 0")
 
+    # a search hashes the same neurons over and over (caches keyed by neuron): once is enough
+    def __hash__(self) -> int:
+        return self._hash
+
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash((self.weights, self.bias, self.activation, self.input_masks, self.truncation))
+
+    def __getstate__(self) -> dict:  # string hashes differ between processes: never ship one
+        return {k: v for k, v in self.__dict__.items() if k not in ("_hash", "_all_terms")}
+
     @property
     def exact(self) -> bool:
         return not self.truncation and not any(self.input_masks)
@@ -179,8 +190,12 @@ class Neuron:
         base = self.input_masks[k] if self.input_masks else 0
         return _terms(k, self.weights[k], base, self.truncation)
 
-    def all_terms(self) -> tuple[Term, ...]:
+    @functools.cached_property
+    def _all_terms(self) -> tuple[Term, ...]:
         return tuple(t for k in range(len(self.weights)) for t in self.terms(k))
+
+    def all_terms(self) -> tuple[Term, ...]:
+        return self._all_terms
 
     def masked_weights(self) -> dict[int, dict[int, int]]:
         """``{mask: {input: weight}}`` with ``acc = bias + sum w * ((x >> mask) << mask)``."""
@@ -192,20 +207,8 @@ class Neuron:
 
     def connection_interval(self, k: int, x: Interval) -> Interval:
         """Exact range of connection ``k``'s contribution when its input lies in ``x``."""
-        terms = self.terms(k)
-        masks = {t.mask for t in terms}
-        if len(masks) <= 1:  # w * masked(x): monotone in x
-            m = masks.pop() if masks else 0
-            return Interval((x.lo >> m) << m, (x.hi >> m) << m).times(self.weights[k])
-        if x.hi - x.lo <= _ENUMERATE_LIMIT:
-            v = np.arange(x.lo, x.hi + 1, dtype=np.int64)
-            values = sum(t.sign * (((v >> t.mask) << t.mask) << t.shift) for t in terms)
-            return Interval(int(values.min()), int(values.max()))
-        total = Interval(0, 0)  # sound, if not tight
-        for t in terms:
-            masked = Interval((x.lo >> t.mask) << t.mask, (x.hi >> t.mask) << t.mask)
-            total = total + masked.times(t.sign << t.shift)
-        return total
+        base = self.input_masks[k] if self.input_masks else 0
+        return _connection_interval(self.weights[k], base, self.truncation, x)
 
     def accumulator_interval(self, inputs: tuple[Interval, ...]) -> Interval:
         return _accumulator_interval(self, inputs)
@@ -218,12 +221,42 @@ class Neuron:
         return total
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _connection_interval(weight: int, base: int, truncation: int, x: Interval) -> Interval:
+    """Exact range of ``sum of terms`` of one connection whose input lies in ``x`` (cached:
+    connections repeat across the neurons of a search)."""
+    terms = _terms(0, weight, base, truncation)
+    masks = {t.mask for t in terms}
+    if len(masks) <= 1:  # w * masked(x): monotone in x
+        m = masks.pop() if masks else 0
+        return Interval((x.lo >> m) << m, (x.hi >> m) << m).times(weight)
+    if x.hi - x.lo <= _ENUMERATE_LIMIT:
+        v = np.arange(x.lo, x.hi + 1, dtype=np.int64)
+        values = sum(t.sign * (((v >> t.mask) << t.mask) << t.shift) for t in terms)
+        return Interval(int(values.min()), int(values.max()))
+    total = Interval(0, 0)  # sound, if not tight
+    for t in terms:
+        masked = Interval((x.lo >> t.mask) << t.mask, (x.hi >> t.mask) << t.mask)
+        total = total + masked.times(t.sign << t.shift)
+    return total
+
+
 @dataclass(frozen=True)
 class Layer:
     neurons: tuple[Neuron, ...]
     #: The float pre-activation of this layer is about ``acc * 2**-acc_scale_log2``.
     #: Informative only: no integer rule depends on it.
     acc_scale_log2: int = 0
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash((self.neurons, self.acc_scale_log2))
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
 
     @property
     def n_inputs(self) -> int:
@@ -237,6 +270,24 @@ class LayerAnalysis:
     inputs: tuple[Interval, ...]
     accumulators: tuple[Interval, ...]
     outputs: tuple[Interval, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _input_intervals(bits: int, count: int) -> tuple[Interval, ...]:
+    return (Interval.of_unsigned_bits(bits),) * count
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def analyze_layer(layer: Layer, inputs: tuple[Interval, ...]) -> LayerAnalysis:
+    """Exact intervals of one layer whose inputs lie in ``inputs`` (cached: the networks of
+    a search share most of their layers)."""
+    accs = tuple(n.accumulator_interval(inputs) for n in layer.neurons)
+    for acc in accs:
+        if max(abs(acc.lo), abs(acc.hi)) >= INT64_SAFE:
+            raise ValueError("accumulator range exceeds 62 bits: reduce the bit widths")
+    outs = tuple(n.activation.output_interval(acc) if n.activation else acc
+                 for n, acc in zip(layer.neurons, accs))
+    return LayerAnalysis(inputs, accs, outs)
 
 
 @dataclass(frozen=True)
@@ -303,19 +354,11 @@ class Network:
             raise ValueError("decision_shift is an argmax option and must be >= 0")
 
     def _analyze(self) -> tuple[LayerAnalysis, ...]:
-        inputs = tuple(Interval.of_unsigned_bits(self.input_bits) for _ in range(self.n_inputs))
+        inputs = _input_intervals(self.input_bits, self.n_inputs)
         result = []
         for layer in self.layers:
-            accs = tuple(n.accumulator_interval(inputs) for n in layer.neurons)
-            for acc in accs:
-                if max(abs(acc.lo), abs(acc.hi)) >= INT64_SAFE:
-                    raise ValueError("accumulator range exceeds 62 bits: reduce the bit widths")
-            outs = tuple(
-                n.activation.output_interval(acc) if n.activation else acc
-                for n, acc in zip(layer.neurons, accs)
-            )
-            result.append(LayerAnalysis(inputs, accs, outs))
-            inputs = outs
+            result.append(analyze_layer(layer, inputs))
+            inputs = result[-1].outputs
         return tuple(result)
 
     # --- serialization -------------------------------------------------------------

@@ -20,9 +20,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import approximate as ax
-from .emulate import decide, predict_codes, run_from
+from .emulate import predict_codes, predict_many
 from .estimate import AreaModel
-from .ir import Network, csd_digits
+from .ir import Layer, Network, Neuron, csd_digits
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,9 @@ def _moves(network: Network, stats: ax.InputStatistics,
            options: SearchOptions) -> Iterator[tuple[str, Callable[[], Network | None]]]:
     """Every single-knob step from ``network``, lazily built."""
     for li, layer in enumerate(network.layers):
-        mean = stats.mean[li]
         for ni, neuron in enumerate(layer.neurons):
-            live = [(abs(w) * (mean[k] + 0.5), k) for k, w in enumerate(neuron.weights) if w]
+            weight = ax.importance(stats, li, neuron)
+            live = [(weight[k], k) for k, w in enumerate(neuron.weights) if w]
             if live:
                 _, k = min(live)
                 weights = tuple(0 if i == k else w for i, w in enumerate(neuron.weights))
@@ -102,47 +102,51 @@ def _moves(network: Network, stats: ax.InputStatistics,
 
 
 class _Scorer:
-    """Scores candidates on both splits, re-emulating only from the first layer that
-    differs from a base network (knob moves share the base's other layer objects)."""
+    """Scores candidates in batches: accuracy on the validation split and, for those that
+    stay within ``budget`` there, on the training split too, each paired against the
+    exact design (which samples each one gets right)."""
 
-    def __init__(self, train_codes, train_labels, val_codes, val_labels, model: AreaModel):
-        self.splits = ((np.asarray(val_codes, np.int64), val_labels),
-                       (np.asarray(train_codes, np.int64), train_labels))
-        self.model = model
-        self.base: Network | None = None
+    #: networks x samples emulated in one batch (bounds the memory of a batch)
+    BATCH_SAMPLES = 1 << 19
 
-    def rebase(self, network: Network) -> None:
-        self.base = network
-        self.cache = [run_from(network, 0, codes) for codes, _ in self.splits]
-        if not hasattr(self, "exact_right"):  # the first base is the exact design
-            self.exact_right = [decide(network, logits) == labels
-                                for (_, logits), (_, labels) in zip(self.cache, self.splits)]
+    def __init__(self, exact: Network, train_codes, train_labels, val_codes, val_labels,
+                 model: AreaModel, budget: float):
+        self.splits = ((np.asarray(val_codes, np.int64), np.asarray(val_labels)),
+                       (np.asarray(train_codes, np.int64), np.asarray(train_labels)))
+        self.model, self.budget = model, budget
+        self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
 
-    def _accuracies(self, network: Network) -> list[float]:
-        layers, base = network.layers, self.base
-        start = 0
-        if base is not None and len(base.layers) == len(layers):
-            while start < len(layers) and layers[start] is base.layers[start]:
-                start += 1
-        result = []
-        for index, (codes, labels) in enumerate(self.splits):
-            if base is None or start == 0:
-                _, logits = run_from(network, 0, codes)
-            elif start == len(layers):  # only the decision changed
-                logits = self.cache[index][1]
-            else:
-                _, logits = run_from(network, start, self.cache[index][0][start])
-            right = decide(network, logits) == labels
-            lost = int(np.count_nonzero(self.exact_right[index] & ~right))
-            won = int(np.count_nonzero(~self.exact_right[index] & right))
-            # paired comparison: the loss, plus one standard error of it
-            result.append((float(np.mean(right)), (lost - won + np.sqrt(lost + won)) / len(labels)))
-        return result
+    def _paired(self, split: int, networks: list[Network]) -> tuple[np.ndarray, np.ndarray]:
+        """Accuracy, and the loss plus one standard error of it, of each network."""
+        codes, labels = self.splits[split]
+        exact_right = self.exact_right[split]
+        batch = max(1, self.BATCH_SAMPLES // max(len(labels), 1))
+        right = np.concatenate([predict_many(networks[i:i + batch], codes) == labels[None, :]
+                                for i in range(0, len(networks), batch)])
+        lost = np.count_nonzero(exact_right & ~right, axis=1)
+        won = np.count_nonzero(~exact_right & right, axis=1)
+        return right.mean(axis=1), (lost - won + np.sqrt(lost + won)) / len(labels)
 
-    def __call__(self, network: Network, move: str) -> Candidate:
-        (accuracy, bound_val), (train_accuracy, bound_train) = self._accuracies(network)
-        return Candidate(network, accuracy, self.model.area_um2(network), move, train_accuracy,
-                         max(bound_val, bound_train))
+    def __call__(self, networks: list[Network], moves: list[str]) -> list[Candidate]:
+        """Candidates scored on the validation split (see :meth:`confirm` for the other)."""
+        if not networks:
+            return []
+        accuracy, bound = self._paired(0, networks)
+        return [Candidate(network, float(accuracy[i]), self.model.area_um2(network), move,
+                          loss_bound=float(bound[i]))
+                for i, (network, move) in enumerate(zip(networks, moves))]
+
+    def confirm(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The same candidates with the training split's check added to their bound (the
+        second check costs as much as the first, so it runs only where it can matter)."""
+        if not candidates:
+            return []
+        accuracy, bound = self._paired(1, [c.network for c in candidates])
+        return [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
+                for c, a, b in zip(candidates, accuracy, bound)]
+
+    def within(self, candidate: Candidate) -> bool:
+        return candidate.loss_bound <= self.budget + 1e-12
 
 
 def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
@@ -158,38 +162,38 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     tries thousands of candidates would otherwise pick up their noise."""
     start = time.perf_counter()
     stats = ax.InputStatistics.measure(exact, train_codes)
-
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
-    score = _Scorer(train_codes, train_labels, val_codes, val_labels, model)
-    score.rebase(exact)
-    base = score(exact, "exact")
+    score = _Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
+                    options.max_accuracy_loss)
+    (base,) = score([exact], ["exact"])
     epsilon = 1.0 / max(len(val_labels), 1)
     seen = [base]
     current, steps = base, []
     while time.perf_counter() - start < options.time_budget_s:
-        best, best_value = None, 0.0
+        networks, names = [], []
         for name, build in _moves(current.network, stats, options):
             try:
                 network = build()
             except ValueError:  # a knob that would leave the IR's valid range
                 continue
-            if network is None:
-                continue
-            candidate = score(network, name)
+            if network is not None:
+                networks.append(network)
+                names.append(name)
+        ranked = []
+        for candidate in score(networks, names):
             seen.append(candidate)
             saved = current.area_um2 - candidate.area_um2
-            if candidate.loss_bound > options.max_accuracy_loss + 1e-12 or saved <= 0:
-                continue
-            lost = max(current.accuracy - candidate.accuracy, 0.0)
-            value = saved / (lost + epsilon)
-            if value > best_value:
-                best, best_value = candidate, value
-            if time.perf_counter() - start >= options.time_budget_s:
-                break
+            if score.within(candidate) and saved > 0:
+                lost = max(current.accuracy - candidate.accuracy, 0.0)
+                ranked.append((saved / (lost + epsilon), -len(ranked), candidate))
+        # the move that saves the most area per point lost and also passes the second check
+        # (checked a few at a time, best first)
+        order = [c for _, _, c in sorted(ranked, key=lambda r: r[:2], reverse=True)]
+        best = next((c for i in range(0, len(order), 8) for c in score.confirm(order[i:i + 8])
+                     if score.within(c)), None)
         if best is None:
             break
         current = best
-        score.rebase(current.network)
         steps.append(best.move)
         if progress:
             progress(f"step {len(steps)}: {best.move}: area {best.area_um2 / 1e8:.3f} cm², "
@@ -256,34 +260,65 @@ class Genome:
         return np.array(per_neuron * len(self.neurons) + [self.input_bits - 1] * self.n_inputs
                         + [3] * self.hidden_layers + [6 if self.argmax else 0])
 
-    def decode(self, exact: Network, stats: ax.InputStatistics, genes: np.ndarray) -> Network:
-        network, g = exact, [int(v) for v in genes]
-        for i, (li, ni) in enumerate(self.neurons):
-            prune, digits, truncation = g[3 * i: 3 * i + 3]
-            neuron = network.layers[li].neurons[ni]
-            if PRUNE_QUANTILES[prune] > 0:
-                mean = stats.mean[li]
-                weight = [abs(w) * (mean[k] + 0.5) for k, w in enumerate(neuron.weights)]
-                live = [v for v, w in zip(weight, neuron.weights) if w]
-                if live:
-                    cut = np.quantile(live, PRUNE_QUANTILES[prune])
-                    weights = tuple(0 if v <= cut else w for v, w in zip(weight, neuron.weights))
-                    network = ax.set_weights(network, stats, li, ni, weights)
+
+
+class GenomeDecoder:
+    """Builds the network of a gene vector.  Populations share most of their genes, so
+    every knobbed neuron and layer is built once and reused (which also lets the caches
+    keyed by neuron, in the estimator and the emulator, hit)."""
+
+    def __init__(self, exact: Network, stats: ax.InputStatistics, genome: Genome):
+        self.exact, self.stats, self.genome = exact, stats, genome
+        self._neurons: dict[tuple, Neuron] = {}
+        self._layers: dict[tuple, tuple[Layer, int]] = {}
+
+    def _neuron(self, li: int, ni: int, genes: tuple[int, ...], masks: tuple[int, ...]) -> Neuron:
+        key = (li, ni, genes, masks)
+        if key not in self._neurons:
+            prune, digits, truncation = genes
+            neuron = self.exact.layers[li].neurons[ni]
+            neuron = ax.pruned(self.stats, li, neuron, PRUNE_QUANTILES[prune])
             if DIGIT_LIMITS[digits]:
-                network = ax.limit_digits(network, stats, li, ni, DIGIT_LIMITS[digits])
+                neuron = ax.rounded(self.stats, li, neuron, DIGIT_LIMITS[digits])
             if truncation:
-                network = ax.truncate(network, stats, li, ni, truncation)
-        offset = 3 * len(self.neurons)
-        for k in range(self.n_inputs):
-            if g[offset + k]:
-                network = ax.mask_input(network, stats, k, g[offset + k])
-        offset += self.n_inputs
-        for li in range(self.hidden_layers):
-            for _ in range(g[offset + li]):
-                network = ax.reduce_activation_bits(network, li) or network
-        if g[-1]:
-            network = ax.set_decision_shift(network, g[-1])
-        return network
+                neuron = ax.truncated(self.stats, li, neuron, truncation)
+            if any(masks):
+                neuron = ax.masked(self.stats, neuron, masks)
+            self._neurons[key] = neuron
+        return self._neurons[key]
+
+    def _layer(self, li: int, genes: tuple[int, ...], masks: tuple[int, ...], narrower: int,
+               doubled: int) -> tuple[Layer, int]:
+        """Layer ``li`` and how many bits narrower its codes really became."""
+        key = (li, genes, masks, narrower, doubled)
+        if key not in self._layers:
+            layer = self.exact.layers[li]
+            neurons = [ax.doubled(self._neuron(li, ni, genes[3 * ni: 3 * ni + 3], masks), doubled)
+                       for ni in range(len(layer.neurons))]
+            done = 0
+            while done < narrower:
+                step = [ax.narrowed(n) for n in neurons]
+                if any(n is None for n in step):
+                    break
+                neurons, done = step, done + 1
+            self._layers[key] = (replace(layer, neurons=tuple(neurons)), done)
+        return self._layers[key]
+
+    def __call__(self, genes: np.ndarray) -> Network:
+        g = tuple(int(v) for v in genes)
+        genome, exact = self.genome, self.exact
+        offset = 3 * len(genome.neurons)
+        masks = g[offset: offset + genome.n_inputs]
+        narrower = g[offset + genome.n_inputs: offset + genome.n_inputs + genome.hidden_layers]
+        layers, first, doubled = [], 0, 0
+        for li, layer in enumerate(exact.layers):
+            count = len(layer.neurons)
+            built, doubled = self._layer(li, g[3 * first: 3 * (first + count)],
+                                         masks if li == 0 else (),
+                                         narrower[li] if li < genome.hidden_layers else 0, doubled)
+            layers.append(built)
+            first += count
+        return replace(exact, layers=tuple(layers), decision_shift=g[-1])
 
 
 def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
@@ -292,8 +327,8 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                  train_labels: np.ndarray | None = None,
                  progress: Callable[[str], None] | None = None) -> tuple[Candidate, ...]:
     """NSGA-II (pymoo) over the :class:`Genome`: minimize estimated area, maximize
-    validation accuracy, subject to the accuracy budget.  Returns every feasible
-    candidate it evaluated."""
+    validation accuracy, subject to the accuracy budget on the validation split.  Returns
+    every candidate it evaluated that also passes the training split's check."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.problem import Problem
     from pymoo.operators.crossover.sbx import SBX
@@ -306,9 +341,10 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
 
     stats = ax.InputStatistics.measure(exact, train_codes)
     genome = Genome.of(exact)
+    decode = GenomeDecoder(exact, stats, genome)
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
-    score = _Scorer(train_codes, train_labels, val_codes, val_labels, model)
-    score.rebase(exact)
+    score = _Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
+                    options.max_accuracy_loss)
     feasible: list[Candidate] = []
 
     class Approximations(Problem):
@@ -317,20 +353,21 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                              xl=0, xu=genome.upper_bounds(), vtype=int)
 
         def _evaluate(self, X, out, *args, **kwargs):
-            F, G = [], []
-            for genes in X:
+            F = np.tile([np.inf, 0.0], (len(X), 1))
+            G = np.ones((len(X), 1))
+            built = []
+            for row, genes in enumerate(X):
                 try:
-                    network = genome.decode(exact, stats, genes)
-                except ValueError:
-                    F.append([np.inf, 0.0])
-                    G.append([1.0])
-                    continue
-                c = score(network, "nsga2")
-                F.append([c.area_um2, -c.accuracy])
-                G.append([c.loss_bound - options.max_accuracy_loss - 1e-12])
-                if G[-1][0] <= 0:
+                    built.append((row, decode(genes)))
+                except ValueError:  # a gene vector outside the IR's valid range
+                    pass
+            rows = [row for row, _ in built]
+            for row, c in zip(rows, score([network for _, network in built], ["nsga2"] * len(built))):
+                F[row] = [c.area_um2, -c.accuracy]
+                G[row] = [c.loss_bound - options.max_accuracy_loss - 1e-12]
+                if score.within(c):
                     feasible.append(c)
-            out["F"], out["G"] = np.array(F), np.array(G)
+            out["F"], out["G"] = F, G
 
     # the exact genome, a quarter that turn a few knobs, the rest fully random
     rng = np.random.default_rng(seed)
@@ -349,6 +386,9 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     termination = TerminateIfAny(MaximumGenerationTermination(generations),
                                  TimeBasedTermination(options.time_budget_s))
     minimize(Approximations(), algorithm, termination, seed=seed, verbose=False)
+    # evolution ran on the validation split; the training split's check now, once each
+    unique = list({id(c.network): c for c in feasible}.values())
+    feasible = [c for c in score.confirm(unique) if score.within(c)]
     if progress:
         best = min(feasible, key=lambda c: c.area_um2, default=None)
         progress(f"NSGA-II: {len(feasible)} feasible candidates in {time.perf_counter() - start:.1f} s"

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from bespoke.emulate import predict_codes, trace
+from bespoke.emulate import predict_codes, predict_many, trace
 from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
+
+from .conftest import random_network
 
 
 def one_layer(weights, biases, output="argmax"):
@@ -42,3 +44,57 @@ def test_out_of_range_codes_are_rejected():
     net = one_layer([[1]], [0], output="sign")
     with pytest.raises(ValueError):
         predict_codes(net, np.array([[16]]))
+
+
+@pytest.mark.parametrize("activation", ["clamp", "threshold"])
+def test_many_networks_at_once_equal_one_at_a_time(activation):
+
+
+    networks = [random_network(seed, activation=activation, approximate=seed % 3 > 0)
+                for seed in range(12)]
+    codes = np.random.default_rng(1).integers(0, 16, (300, 5))
+    together = predict_many(networks, codes)
+    assert together.shape == (12, 300)
+    for network, row in zip(networks, together):
+        assert row.tolist() == predict_codes(network, codes).tolist()
+
+
+@pytest.mark.parametrize("scale", [1 << 10, 1 << 30])  # float64, then int64 arithmetic
+def test_many_networks_with_wide_accumulators_stay_exact(scale):
+    from dataclasses import replace
+
+    networks = []
+    for seed in range(6):
+        net = random_network(seed, input_bits=12)
+        layers = tuple(replace(layer, neurons=tuple(
+            replace(n, weights=tuple(w * scale for w in n.weights), bias=n.bias * scale)
+            for n in layer.neurons)) for layer in net.layers)
+        networks.append(replace(net, layers=layers))
+    codes = np.random.default_rng(3).integers(0, 1 << 12, (100, 5))
+    for network, row in zip(networks, predict_many(networks, codes)):
+        assert row.tolist() == predict_codes(network, codes).tolist()
+
+
+def test_networks_sharing_layers_share_their_emulation_and_still_equal_one_at_a_time():
+    from dataclasses import replace
+
+    base = random_network(3, sizes=(5, 4, 4, 3))
+    variants = [base, replace(base, decision_shift=base.decision_shift + 1)]
+    for index in range(3):  # a neighbour per layer: the layers before it are shared
+        other = random_network(10 + index, sizes=(5, 4, 4, 3))
+        layers = list(base.layers)
+        layers[index] = other.layers[index]
+        variants.append(replace(base, layers=tuple(layers)))
+        variants.append(replace(base, layers=tuple(layers)))  # an identical twin
+    variants += [random_network(seed, sizes=(5, 4, 4, 3)) for seed in range(20, 23)]
+    codes = np.random.default_rng(2).integers(0, 16, (200, 5))
+    together = predict_many(variants, codes)
+    for network, row in zip(variants, together):
+        assert row.tolist() == predict_codes(network, codes).tolist()
+
+
+def test_many_networks_must_share_one_shape():
+
+
+    with pytest.raises(ValueError, match="one shape"):
+        predict_many([random_network(0), random_network(1, sizes=(5, 3, 3))], np.zeros((2, 5), int))
