@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .ir import ClampActivation, Layer, Network, ThresholdActivation
+from .ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ def _layer_matrices(layer: Layer) -> tuple[np.ndarray, tuple[tuple[int, np.ndarr
             matrix = per_mask.setdefault(mask, np.zeros((n_in, len(layer.neurons)), np.int64))
             for k, w in row.items():
                 matrix[k, j] += w
-    weight_sum = int(sum(np.abs(m) for m in per_mask.values()).sum(axis=0).max(initial=0))
+    weight_sum = int(sum((np.abs(m) for m in per_mask.values()),
+                         np.zeros((n_in, len(layer.neurons)), np.int64)).sum(axis=0).max(initial=0))
     return biases, tuple(sorted(per_mask.items(), key=lambda item: item[0])), weight_sum
 
 
@@ -269,3 +270,40 @@ def predict_many(networks: Sequence[Network], codes: np.ndarray) -> np.ndarray:
                               else np.argmax(logits, axis=1))
         result[c] = decisions[key]
     return result
+
+
+def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: int,
+                     changes: Sequence[tuple[int, Neuron]]) -> np.ndarray:
+    """Class indices ``(changes, samples)`` of ``network`` with, for each ``(index,
+    neuron)`` of ``changes``, neuron ``index`` of ``layer`` replaced by ``neuron``;
+    ``base`` is the trace of ``network`` on ``codes``.  Only what the one neuron changes
+    is recomputed: its own sum and, through its output code, the next layer's sums (the
+    single-neuron moves of a search)."""
+    last = len(network.layers) - 1
+    x = np.asarray(codes, np.int64) if layer == 0 else base.codes[layer - 1]
+    rows = np.arange(len(changes))[:, None]
+    indices = np.array([index for index, _ in changes])[:, None]
+    single = [Layer((neuron,)) for _, neuron in changes]
+    acc = _accumulate_many(single, x)  # (changes, samples, 1)
+    if layer == last:
+        logits = np.repeat(base.accumulators[-1][None], len(changes), axis=0)
+        logits[rows, np.arange(x.shape[0])[None, :], indices] = acc[:, :, 0]
+    else:
+        old = base.codes[layer].T[indices[:, 0]]  # (changes, samples)
+        new = _activate_many(single, acc)[:, :, 0].astype(np.int64)
+        following = network.layers[layer + 1]
+        _, per_mask, _ = _layer_matrices(following)
+        change = np.zeros((len(changes), len(old[0]), len(following.neurons)), np.int64)
+        for mask, matrix in per_mask:  # the changed input's part of every following sum
+            weights = matrix[indices[:, 0]]  # (changes, following neurons)
+            if weights.any():
+                delta = ((new >> mask) << mask) - ((old >> mask) << mask)
+                change += delta[:, :, None] * weights[:, None, :]
+        logits = base.accumulators[layer + 1][None] + change
+        for later in range(layer + 2, last + 1):
+            logits = _accumulate_many([network.layers[later]] * len(changes), _activate_many(
+                [network.layers[later - 1]] * len(changes), logits)).astype(np.int64)
+    logits = logits >> network.decision_shift
+    if network.output == "sign":
+        return (logits[:, :, 0] > 0).astype(np.int64)
+    return np.argmax(logits, axis=2).astype(np.int64)

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import approximate as ax
-from .emulate import predict_codes, predict_many
+from .emulate import predict_codes, predict_many, predict_variants, trace
 from .estimate import AreaModel
 from .ir import Layer, Network, Neuron, csd_digits
 
@@ -115,14 +115,55 @@ class _Scorer:
                        (np.asarray(train_codes, np.int64), np.asarray(train_labels)))
         self.model, self.budget = model, budget
         self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
+        self.rebase(exact)
+
+    def rebase(self, network: Network) -> None:
+        """Neighbours of ``network`` that differ from it in one neuron are scored by
+        recomputing only what that neuron changes."""
+        self.base = network
+        self.traces = [trace(network, codes) for codes, _ in self.splits]
+
+    def _one_neuron_changed(self, network: Network) -> tuple[int, int] | None:
+        """(layer, index) of the only neuron in which ``network`` differs from the base."""
+        base = self.base
+        if network.decision_shift != base.decision_shift or len(network.layers) != len(base.layers):
+            return None
+        changed = [i for i, (a, b) in enumerate(zip(network.layers, base.layers)) if a is not b]
+        if len(changed) != 1:
+            return None
+        neurons = [j for j, (a, b) in enumerate(zip(network.layers[changed[0]].neurons,
+                                                     base.layers[changed[0]].neurons)) if a is not b]
+        return (changed[0], neurons[0]) if len(neurons) == 1 else None
+
+    def _predict(self, split: int, networks: list[Network]) -> np.ndarray:
+        """Class indices ``(networks, samples)`` on one split."""
+        codes, labels = self.splits[split]
+        batch = max(1, self.BATCH_SAMPLES // max(len(labels), 1))
+        result = np.empty((len(networks), len(labels)), np.int64)
+        variants: dict[int, list[tuple[int, int]]] = {}  # layer: (network, neuron index)
+        others = []
+        for i, network in enumerate(networks):
+            where = self._one_neuron_changed(network)
+            if where:
+                variants.setdefault(where[0], []).append((i, where[1]))
+            else:
+                others.append(i)
+        for layer, members in variants.items():
+            for first in range(0, len(members), batch):
+                chunk = members[first:first + batch]
+                result[[i for i, _ in chunk]] = predict_variants(
+                    self.base, self.traces[split], codes, layer,
+                    [(index, networks[i].layers[layer].neurons[index]) for i, index in chunk])
+        for first in range(0, len(others), batch):
+            chunk = others[first:first + batch]
+            result[chunk] = predict_many([networks[i] for i in chunk], codes)
+        return result
 
     def _paired(self, split: int, networks: list[Network]) -> tuple[np.ndarray, np.ndarray]:
         """Accuracy, and the loss plus one standard error of it, of each network."""
-        codes, labels = self.splits[split]
+        _, labels = self.splits[split]
         exact_right = self.exact_right[split]
-        batch = max(1, self.BATCH_SAMPLES // max(len(labels), 1))
-        right = np.concatenate([predict_many(networks[i:i + batch], codes) == labels[None, :]
-                                for i in range(0, len(networks), batch)])
+        right = self._predict(split, networks) == labels[None, :]
         lost = np.count_nonzero(exact_right & ~right, axis=1)
         won = np.count_nonzero(~exact_right & right, axis=1)
         return right.mean(axis=1), (lost - won + np.sqrt(lost + won)) / len(labels)
@@ -194,6 +235,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
         if best is None:
             break
         current = best
+        score.rebase(current.network)
         steps.append(best.move)
         if progress:
             progress(f"step {len(steps)}: {best.move}: area {best.area_um2 / 1e8:.3f} cm², "

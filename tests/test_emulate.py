@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bespoke.emulate import predict_codes, predict_many, trace
+from bespoke.emulate import predict_codes, predict_many, predict_variants, trace
 from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
 
 from .conftest import random_network
@@ -98,3 +98,25 @@ def test_many_networks_must_share_one_shape():
 
     with pytest.raises(ValueError, match="one shape"):
         predict_many([random_network(0), random_network(1, sizes=(5, 3, 3))], np.zeros((2, 5), int))
+
+
+@pytest.mark.parametrize("activation", ["clamp", "threshold"])
+@pytest.mark.parametrize("sizes", [(5, 4, 3), (5, 4, 4, 3)])
+def test_single_neuron_variants_equal_the_whole_network_emulated(activation, sizes):
+    from dataclasses import replace
+
+    base = random_network(7, activation=activation, sizes=sizes)
+    codes = np.random.default_rng(4).integers(0, 16, (300, 5))
+    t = trace(base, codes)
+    donors = [random_network(seed, activation=activation, sizes=sizes) for seed in range(30, 34)]
+    for layer in range(len(base.layers)):
+        changes = [(index, d.layers[layer].neurons[index]) for d in donors
+                   for index in (0, len(base.layers[layer].neurons) - 1)]
+        together = predict_variants(base, t, codes, layer, changes)
+        for (index, neuron), row in zip(changes, together):
+            neurons = list(base.layers[layer].neurons)
+            neurons[index] = neuron
+            layers = list(base.layers)
+            layers[layer] = replace(layers[layer], neurons=tuple(neurons))
+            whole = replace(base, layers=tuple(layers))
+            assert row.tolist() == predict_codes(whole, codes).tolist()
