@@ -182,6 +182,14 @@ def truncate(network: Network, stats: InputStatistics, layer: int, index: int,
     return _replace_neuron(network, layer, index, truncated(stats, layer, old, columns))
 
 
+def remove_input(network: Network, stats: InputStatistics, feature: int) -> Network:
+    """Prune every connection of one circuit input: the feature is no longer read."""
+    neurons = tuple(reweighted(stats, 0, n, n.weights[:feature] + (0,) + n.weights[feature + 1:])
+                    for n in network.layers[0].neurons)
+    return replace(network, layers=(replace(network.layers[0], neurons=neurons),)
+                   + network.layers[1:])
+
+
 def mask_input(network: Network, stats: InputStatistics, feature: int, bits: int) -> Network:
     """Drop the ``bits`` low bits of one circuit input in every first-layer neuron."""
     neurons = []

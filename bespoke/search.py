@@ -41,7 +41,7 @@ class Candidate:
     area_um2: float  # estimated
     move: str  # the knob that made it from its parent
     train_accuracy: float = float("nan")  # on the training split (a second budget check)
-    #: the larger over both splits of (loss + one standard error of the loss) against the
+    #: the larger over both splits of (loss + two standard errors of the loss) against the
     #: exact design; the budget applies to it
     loss_bound: float = 0.0
 
@@ -80,6 +80,13 @@ def _moves(network: Network, stats: ax.InputStatistics,
                 weights = tuple(0 if i == k else w for i, w in enumerate(neuron.weights))
                 yield (f"prune l{li}_n{ni} input {k}",
                        lambda li=li, ni=ni, w=weights: ax.set_weights(network, stats, li, ni, w))
+            for k, w in enumerate(neuron.weights):  # one signed digit less on one weight
+                if w:
+                    fewer = len(csd_digits(w)) - 1
+                    weights = neuron.weights[:k] + (ax.nearest_with_digits(w, fewer),) + neuron.weights[k + 1:]
+                    yield (f"l{li}_n{ni} weight {k} to {fewer} signed digits" if fewer
+                           else f"prune l{li}_n{ni} input {k}",
+                           lambda li=li, ni=ni, w=weights: ax.set_weights(network, stats, li, ni, w))
             digits = max((len(csd_digits(w)) for w in neuron.weights), default=0)
             if digits >= 2:
                 yield (f"l{li}_n{ni} weights to {digits - 1} signed digits",
@@ -89,6 +96,8 @@ def _moves(network: Network, stats: ax.InputStatistics,
                        lambda li=li, ni=ni, c=neuron.truncation + 1: ax.truncate(network, stats, li, ni, c))
     first = network.layers[0].neurons[0]
     for k in range(network.n_inputs):
+        if any(n.weights[k] for n in network.layers[0].neurons):
+            yield (f"input {k} removed", lambda k=k: ax.remove_input(network, stats, k))
         current = first.input_masks[k] if first.input_masks else 0
         if current + 1 < network.input_bits:
             yield (f"input {k} drops {current + 1} low bits",
@@ -160,13 +169,15 @@ class _Scorer:
         return result
 
     def _paired(self, split: int, networks: list[Network]) -> tuple[np.ndarray, np.ndarray]:
-        """Accuracy, and the loss plus one standard error of it, of each network."""
+        """Accuracy, and the loss plus two standard errors of it, of each network."""
         _, labels = self.splits[split]
         exact_right = self.exact_right[split]
         right = self._predict(split, networks) == labels[None, :]
         lost = np.count_nonzero(exact_right & ~right, axis=1)
         won = np.count_nonzero(~exact_right & right, axis=1)
-        return right.mean(axis=1), (lost - won + np.sqrt(lost + won)) / len(labels)
+        # two standard errors: a search compares thousands of candidates on the same samples,
+        # and on small splits one error bar still let their noise through to the test split
+        return right.mean(axis=1), (lost - won + 2 * np.sqrt(lost + won)) / len(labels)
 
     def __call__(self, networks: list[Network], moves: list[str]) -> list[Candidate]:
         """Candidates scored on the validation split (see :meth:`confirm` for the other)."""
@@ -198,7 +209,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     """Greedy descent in area within the accuracy budget (see the module docstring).
 
     The budget holds on the validation split and on the training split (``train_labels``;
-    without them, the exact design's own answers), for the loss plus one standard error
+    without them, the exact design's own answers), for the loss plus two standard errors
     of it (paired against the exact design): the splits are small, and a search that
     tries thousands of candidates would otherwise pick up their noise."""
     start = time.perf_counter()
@@ -365,7 +376,7 @@ class GenomeDecoder:
 
 def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                  val_labels: np.ndarray, model: AreaModel, options: SearchOptions = SearchOptions(),
-                 *, seed: int = 0, population: int = 40, generations: int = 40,
+                 *, seed: int = 0, population: int = 60, generations: int = 100,
                  train_labels: np.ndarray | None = None,
                  progress: Callable[[str], None] | None = None) -> tuple[Candidate, ...]:
     """NSGA-II (pymoo) over the :class:`Genome`: minimize estimated area, maximize
