@@ -2,6 +2,7 @@
 
     >>> design = bespoke.compile(clf, X_train, y_train)
     >>> design.predict(X_test)          # bit-exact integer emulator
+    >>> small = design.approximate(X_train, y_train, X_val, y_val)  # within 1 point
     >>> design.verilog()                # module `top`
     >>> design.verify(X_test)           # Icarus through cocotb, exact equality
 """

@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from . import __version__
 from .data import align_labels
 from .emulate import predict_codes
+from .estimate import AreaModel
 from .errors import BespokeError
 from .ingest import FloatMLP, from_estimator, load_model
 from .ir import Network
 from .lower import to_verilog
 from .quantize import InputQuantizer, QuantizeOptions, quantize
+from .search import SearchOptions, SearchResult, search
 from .verify import VerificationResult, verification_vectors, verify
 
 DESIGN_FORMAT = "bespoke-design/1"
@@ -32,6 +34,8 @@ class Design:
     feature_names: tuple[str, ...]
     float_model: FloatMLP | None = field(default=None, repr=False)
     options: QuantizeOptions = field(default_factory=QuantizeOptions)
+    #: how :meth:`approximate` found this design (None for an exact one)
+    search: SearchResult | None = field(default=None, repr=False)
     _verilog: str | None = field(default=None, init=False, repr=False)
 
     # --- inference -------------------------------------------------------------------
@@ -45,6 +49,27 @@ class Design:
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    # --- approximation ---------------------------------------------------------------
+    def approximate(self, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
+                    y_val: np.ndarray, *, max_accuracy_loss: float = 0.01,
+                    time_budget_s: float = 60.0, seed: int = 0,
+                    progress: Callable[[str], None] | None = None) -> "Design":
+        """The smallest approximate design (by estimated area) whose accuracy stays within
+        ``max_accuracy_loss`` (a fraction) of this one's, on the validation data and on
+        the training data (loss plus two standard errors; see :mod:`bespoke.search`).
+
+        The model should not have been fitted on ``X_val``.  The result's ``search``
+        holds the Pareto front and the moves; it verifies and compiles like any design."""
+        if not 0 <= max_accuracy_loss <= 1:
+            raise BespokeError(f"max_accuracy_loss {max_accuracy_loss:g} must be a fraction in [0, 1]")
+        train_index = align_labels(np.asarray(y_train), self.classes)
+        val_index = align_labels(np.asarray(y_val), self.classes)
+        result = search(self.network, self.codes(np.asarray(X_train, float)),
+                        self.codes(np.asarray(X_val, float)), val_index, AreaModel.bundled(),
+                        SearchOptions(max_accuracy_loss, time_budget_s), seed=seed,
+                        train_labels=train_index, progress=progress)
+        return replace(self, network=result.chosen.network, search=result)
 
     # --- hardware --------------------------------------------------------------------
     def verilog(self) -> str:

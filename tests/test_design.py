@@ -1,0 +1,31 @@
+import pytest
+from sklearn.model_selection import train_test_split
+
+import bespoke
+from bespoke.estimate import AreaModel
+
+from .conftest import trained
+
+
+def test_approximate_gives_a_smaller_design_within_budget_that_verifies(tmp_path):
+    model, X_train, X_test, y_train, y_test = trained("cancer", "relu", (3,))
+    X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.25,
+                                                  random_state=0, stratify=y_train)
+    exact = bespoke.compile(model, X_fit, y_fit)
+    small = exact.approximate(X_fit, y_fit, X_val, y_val, max_accuracy_loss=0.02,
+                              time_budget_s=20)
+    estimate = AreaModel.bundled().area_um2
+    assert estimate(small.network) < estimate(exact.network)
+    assert small.search.chosen.loss_bound <= 0.02 + 1e-12
+    assert small.score(X_val, y_val) >= exact.score(X_val, y_val) - 0.02
+    assert small.verilog() != exact.verilog()
+    result = small.verify(X_test, n_random=200, workdir=tmp_path)
+    assert result.passed and result.mismatches == 0
+
+
+def test_approximate_refuses_a_budget_that_is_not_a_fraction():
+    model, X_train, _, y_train, _ = trained("iris", "relu")
+    design = bespoke.compile(model, X_train, y_train)
+    with pytest.raises(bespoke.BespokeError, match="fraction"):
+        design.approximate(X_train, y_train, X_train, y_train, max_accuracy_loss=5)
+    assert design.search is None  # an exact design has no search behind it
