@@ -59,6 +59,21 @@ class SearchResult:
     budget_hit: bool = False
 
 
+class _ProgressBar:
+    """Progress as one line every few seconds: ``[######----]  60% <what is going on>``."""
+
+    def __init__(self, report: Callable[[str], None] | None, every_s: float = 2.0):
+        self.report, self.every_s, self.last = report, every_s, time.perf_counter()
+
+    def update(self, fraction: float, text: str, *, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.report is None or (not force and now - self.last < self.every_s):
+            return
+        self.last = now
+        filled = round(10 * min(max(fraction, 0.0), 1.0))
+        self.report(f"[{'#' * filled}{'-' * (10 - filled)}] {100 * min(fraction, 1.0):3.0f}% {text}")
+
+
 def pareto_front(candidates: list[Candidate]) -> tuple[Candidate, ...]:
     """Candidates no other candidate beats on both accuracy and area."""
     front: list[Candidate] = []
@@ -219,6 +234,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
                     options.max_accuracy_loss)
     (base,) = score([exact], ["exact"])
     epsilon = 1.0 / max(len(val_labels), 1)
+    bar = _ProgressBar(progress)
     seen = [base]
     current, steps = base, []
     while time.perf_counter() - start < options.time_budget_s:
@@ -248,11 +264,15 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
         current = best
         score.rebase(current.network)
         steps.append(best.move)
-        if progress:
-            progress(f"step {len(steps)}: {best.move}: area {best.area_um2 / 1e8:.3f} cm², "
-                     f"validation accuracy {best.accuracy:.4f}")
+        log.debug("greedy step %d: %s: area %.3f cm², validation accuracy %.4f", len(steps),
+                  best.move, best.area_um2 / 1e8, best.accuracy)
+        bar.update((time.perf_counter() - start) / options.time_budget_s,
+                   f"greedy: step {len(steps)}, {len(seen)} candidates, "
+                   f"area {best.area_um2 / 1e8:.2f} cm² (estimated)")
     seconds = time.perf_counter() - start
     budget_hit = seconds >= options.time_budget_s
+    bar.update(1.0, f"greedy: {len(steps)} steps, {len(seen)} candidates in {seconds:.1f} s, "
+               f"area {current.area_um2 / 1e8:.2f} cm² (estimated)", force=True)
     log.info("greedy search: %d candidates in %.1f s (%.0f/s), %d steps, area %.4g -> %.4g um2",
              len(seen), seconds, len(seen) / max(seconds, 1e-9), len(steps), base.area_um2,
              current.area_um2)
@@ -380,8 +400,8 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                  train_labels: np.ndarray | None = None,
                  progress: Callable[[str], None] | None = None) -> tuple[Candidate, ...]:
     """NSGA-II (pymoo) over the :class:`Genome`: minimize estimated area, maximize
-    validation accuracy, subject to the accuracy budget on the validation split.  Returns
-    every candidate it evaluated that also passes the training split's check."""
+    validation accuracy, subject to the accuracy budget (on the validation split, then on
+    the training split).  Returns every candidate it evaluated within the budget."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.problem import Problem
     from pymoo.operators.crossover.sbx import SBX
@@ -392,6 +412,7 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     from pymoo.termination.max_gen import MaximumGenerationTermination
     from pymoo.termination.max_time import TimeBasedTermination
 
+    start = time.perf_counter()
     stats = ax.InputStatistics.measure(exact, train_codes)
     genome = Genome.of(exact)
     decode = GenomeDecoder(exact, stats, genome)
@@ -399,6 +420,8 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     score = _Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
                     options.max_accuracy_loss)
     feasible: list[Candidate] = []
+    bar = _ProgressBar(progress)
+    exact_area = model.area_um2(exact)
 
     class Approximations(Problem):
         def __init__(self):
@@ -406,6 +429,14 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                              xl=0, xu=genome.upper_bounds(), vtype=int)
 
         def _evaluate(self, X, out, *args, **kwargs):
+            self.generation = getattr(self, "generation", 0) + 1
+            self.evaluated = getattr(self, "evaluated", 0) + len(X)
+            smallest = min((c.area_um2 for c in feasible), default=exact_area)
+            bar.update(max(self.generation / generations,
+                           (time.perf_counter() - start) / options.time_budget_s),
+                       f"NSGA-II: generation {self.generation}/{generations}, "
+                       f"{self.evaluated} candidates, smallest within budget "
+                       f"{smallest / 1e8:.2f} cm² (estimated)")
             F = np.tile([np.inf, 0.0], (len(X), 1))
             G = np.ones((len(X), 1))
             built = []
@@ -414,8 +445,12 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                     built.append((row, decode(genes)))
                 except ValueError:  # a gene vector outside the IR's valid range
                     pass
-            rows = [row for row, _ in built]
-            for row, c in zip(rows, score([network for _, network in built], ["nsga2"] * len(built))):
+            scored = score([network for _, network in built], ["nsga2"] * len(built))
+            # the training split's check, for those that pass validation (in one batch)
+            passing = [i for i, c in enumerate(scored) if score.within(c)]
+            for i, c in zip(passing, score.confirm([scored[i] for i in passing])):
+                scored[i] = c
+            for (row, _), c in zip(built, scored):
                 F[row] = [c.area_um2, -c.accuracy]
                 G[row] = [c.loss_bound - options.max_accuracy_loss - 1e-12]
                 if score.within(c):
@@ -433,15 +468,11 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                       crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
                       mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
                       eliminate_duplicates=True)
-    start = time.perf_counter()
     # generations make the result reproducible; the time budget caps the run (a search
     # stopped by it depends on the machine's speed)
     termination = TerminateIfAny(MaximumGenerationTermination(generations),
                                  TimeBasedTermination(options.time_budget_s))
     minimize(Approximations(), algorithm, termination, seed=seed, verbose=False)
-    # evolution ran on the validation split; the training split's check now, once each
-    unique = list({id(c.network): c for c in feasible}.values())
-    feasible = [c for c in score.confirm(unique) if score.within(c)]
     if progress:
         best = min(feasible, key=lambda c: c.area_um2, default=None)
         progress(f"NSGA-II: {len(feasible)} feasible candidates in {time.perf_counter() - start:.1f} s"
