@@ -8,7 +8,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the flow runs: Icarus Verilog (simulation), OpenSTA (timing, power)
 APT_PACKAGES = iverilog opensta
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup system-deps demo test bench suite clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -31,12 +31,14 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
-bench: setup
+# the per-dataset table (exact and approximate designs, published comparison, plots)
+suite: setup
+	$(BIN)/python benchmarks/suite.py
+
+bench: suite
 	$(BIN)/python benchmarks/cardio_sanity.py
 	$(BIN)/python benchmarks/estimator_calibration.py
 	$(BIN)/python benchmarks/search_throughput.py
-	$(BIN)/python benchmarks/approximation_quality.py
-	$(BIN)/python benchmarks/simulation_throughput.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info

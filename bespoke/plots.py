@@ -60,3 +60,23 @@ def pareto_plot(front: list[tuple[float, float]], others: list[tuple[float, floa
     ax.legend(fontsize=7, loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def grouped_bar_chart(labels: list[str], series: dict[str, list[float]], *, title: str,
+                      ylabel: str, log: bool = False, fmt: str = "{:.3g}") -> str:
+    """Bars side by side per label, one colour per series, as SVG."""
+    colours = ("#222222", "#4477aa", "#ee6677", "#228833")
+    fig, ax = plt.subplots(figsize=(max(5.2, 0.9 * len(labels) + 1.5), 3.0))
+    width = 0.8 / max(len(series), 1)
+    for i, (name, values) in enumerate(series.items()):
+        positions = [p + (i - (len(series) - 1) / 2) * width for p in range(len(labels))]
+        bars = ax.bar(positions, values, width, label=name, color=colours[i % len(colours)])
+        ax.bar_label(bars, [fmt.format(v) for v in values], padding=1, fontsize=6)
+    ax.set_xticks(list(range(len(labels))), labels, rotation=30, ha="right")
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
