@@ -236,7 +236,7 @@ def markdown(rows: list[dict], args, wall: float) -> str:
             "- `suite/<dataset>_front.svg`: the search's Pareto front (validation accuracy against "
             "estimated area) with the exact and the chosen design marked.",
             "", "Simulation throughput (cocotb + Icarus against a plain Icarus testbench): "
-            "`simulation_throughput.json`."]
+            "`simulation_throughput.md`."]
     return "\n".join(out) + "\n"
 
 
