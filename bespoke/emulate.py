@@ -102,6 +102,8 @@ def trace(network: Network, codes: np.ndarray) -> Trace:
 
 def decide(network: Network, logits: np.ndarray) -> np.ndarray:
     """The class index from the output layer's accumulators."""
+    if network.output_relu:
+        logits = np.maximum(logits, 0)
     logits = logits >> network.decision_shift
     if network.output == "sign":
         return (logits[:, 0] > 0).astype(np.int64)
@@ -244,7 +246,8 @@ def predict_many(networks: Sequence[Network], codes: np.ndarray) -> np.ndarray:
     shape = [len(layer.neurons) for layer in first.layers]
     for network in networks:
         if ([len(layer.neurons) for layer in network.layers] != shape
-                or network.n_inputs != first.n_inputs or network.output != first.output):
+                or network.n_inputs != first.n_inputs or network.output != first.output
+                or network.output_relu != first.output_relu):
             raise ValueError("predict_many needs networks of one shape")
     # group[c]: which of the distinct layer prefixes so far network c runs
     inputs, group = [np.asarray(codes, np.int64)], [0] * len(networks)
@@ -262,7 +265,7 @@ def predict_many(networks: Sequence[Network], codes: np.ndarray) -> np.ndarray:
     for c, network in enumerate(networks):
         key = (group[c], network.decision_shift)
         if key not in decisions:
-            logits = acc[key[0]]
+            logits = np.maximum(acc[key[0]], 0) if first.output_relu else acc[key[0]]
             if key[1]:  # floor(logits / 2**shift): exact in a float holding an integer
                 logits = (logits >> key[1] if logits.dtype == np.int64
                           else np.floor(logits * logits.dtype.type(2.0 ** -key[1])))
@@ -303,6 +306,8 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
         for later in range(layer + 2, last + 1):
             logits = _accumulate_many([network.layers[later]] * len(changes), _activate_many(
                 [network.layers[later - 1]] * len(changes), logits)).astype(np.int64)
+    if network.output_relu:
+        logits = np.maximum(logits, 0)
     logits = logits >> network.decision_shift
     if network.output == "sign":
         return (logits[:, :, 0] > 0).astype(np.int64)

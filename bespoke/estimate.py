@@ -104,10 +104,14 @@ def features(network: Network) -> CostFeatures:
     if network.output == "sign":
         decision = float(logits[0].width)
     else:
+        relu = 0
+        if network.output_relu:  # a ReLU per logit first: about one gate a bit
+            relu = sum(iv.width for iv in logits if iv.lo < 0)
+            logits = [Interval(max(iv.lo, 0), max(iv.hi, 0)) for iv in logits]
         widths = [Interval(iv.lo >> network.decision_shift, iv.hi >> network.decision_shift).width
                   for iv in logits]
         # a comparator and a value/index multiplexer per merge of the tree
-        decision = float(sum(2 * max(widths) + network.output_width for _ in widths[1:]))
+        decision = float(relu + sum(2 * max(widths) + network.output_width for _ in widths[1:]))
     return CostFeatures(float(full), float(half), float(clamp), float(comparator), decision)
 
 

@@ -300,6 +300,9 @@ class Network:
     n_classes: int
     #: argmax compares ``logit >> decision_shift``: only an MSB slice of the logits
     decision_shift: int = 0
+    #: argmax over ``max(logit, 0)`` (a ReLU on the output layer, as some published designs
+    #: have): when no logit is positive, class 0 wins
+    output_relu: bool = False
 
     def __post_init__(self) -> None:
         self._validate()
@@ -352,6 +355,8 @@ class Network:
             raise ValueError("an 'argmax' output needs one output neuron per class")
         if self.decision_shift < 0 or (self.decision_shift and self.output != "argmax"):
             raise ValueError("decision_shift is an argmax option and must be >= 0")
+        if self.output_relu and self.output != "argmax":
+            raise ValueError("output_relu is an argmax option")
 
     def _analyze(self) -> tuple[LayerAnalysis, ...]:
         inputs = _input_intervals(self.input_bits, self.n_inputs)
@@ -387,7 +392,8 @@ class Network:
             layers.append({"acc_scale_log2": layer.acc_scale_log2, "neurons": neurons})
         return {"input_bits": self.input_bits, "output": self.output,
                 "n_classes": self.n_classes, "output_width": self.output_width,
-                "decision_shift": self.decision_shift, "layers": layers}
+                "decision_shift": self.decision_shift,
+                **({"output_relu": True} if self.output_relu else {}), "layers": layers}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Network":
@@ -411,7 +417,7 @@ class Network:
                                       int(entry.get("truncation", 0))))
             layers.append(Layer(tuple(neurons), int(layer.get("acc_scale_log2", 0))))
         return cls(int(data["input_bits"]), tuple(layers), data["output"], int(data["n_classes"]),
-                   int(data.get("decision_shift", 0)))
+                   int(data.get("decision_shift", 0)), bool(data.get("output_relu", False)))
 
 
 @functools.lru_cache(maxsize=1 << 16)

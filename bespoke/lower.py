@@ -133,8 +133,10 @@ class DecisionCircuit(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         shift = self.network.decision_shift  # compare only an MSB slice of the logits
-        logits = [getattr(self, f"z{i}") >> shift
-                  for i in range(len(self.network.layers[-1].neurons))]
+        logits = [getattr(self, f"z{i}") for i in range(len(self.network.layers[-1].neurons))]
+        if self.network.output_relu:  # max(z, 0): zero when the sign bit is set
+            logits = [Mux(z[-1], 0, z) if z.shape().signed else z for z in logits]
+        logits = [z >> shift for z in logits]
         if self.network.output == "sign":
             m.d.comb += self.y.eq(logits[0] > 0)
             return m

@@ -120,3 +120,21 @@ def test_single_neuron_variants_equal_the_whole_network_emulated(activation, siz
             layers[layer] = replace(layers[layer], neurons=tuple(neurons))
             whole = replace(base, layers=tuple(layers))
             assert row.tolist() == predict_codes(whole, codes).tolist()
+
+
+def test_a_relu_on_the_logits_makes_class_0_win_when_none_is_positive():
+    from dataclasses import replace
+
+    net = one_layer([[1, 0], [0, 1], [-1, 0]], [-5, -5, 2])
+    codes = np.array([[0, 0], [1, 3], [6, 2], [2, 7]])
+    assert predict_codes(net, codes).tolist() == [2, 2, 0, 1]
+    relu = replace(net, output_relu=True)
+    # logits [-5,-5,2] [-4,-2,1] [1,-3,-4] [-3,2,0] -> with the ReLU: [0,0,2] [0,0,1] [1,0,0] [0,2,0]
+    assert predict_codes(relu, codes).tolist() == [2, 2, 0, 1]
+    codes = np.array([[3, 3], [4, 4]])  # logits [-2,-2,-1], [-1,-1,-2]: all negative
+    assert predict_codes(net, codes).tolist() == [2, 0]
+    assert predict_codes(relu, codes).tolist() == [0, 0]
+    assert predict_many([relu, relu], codes).tolist() == [[0, 0], [0, 0]]
+    with pytest.raises(ValueError, match="one shape"):
+        predict_many([relu, net], codes)
+    assert Network.from_dict(relu.to_dict()) == relu

@@ -89,3 +89,24 @@ def test_an_approximated_network_verifies_in_icarus(tmp_path):
     (tmp_path / "top.v").write_text(to_verilog(net))
     result = verify(tmp_path / "top.v", net, verification_vectors(net, None, 1000, 0), tmp_path / "sim")
     assert result.mismatches == 0
+
+
+def test_a_relu_on_the_logits_before_argmax_verifies_in_icarus(tmp_path):
+    """As in published designs: argmax over max(logit, 0), so class 0 wins when no logit
+    is positive (the corner vectors include such inputs)."""
+    from dataclasses import replace
+
+    from .conftest import random_network
+
+    base = random_network(12, approximate=False)
+    out = base.layers[-1]  # lower the output biases, so that often no logit is positive
+    out = replace(out, neurons=tuple(replace(n, bias=n.bias - 4000) for n in out.neurons))
+    net = replace(base, layers=base.layers[:-1] + (out,), output_relu=True)
+    codes = verification_vectors(net, None, 2000, 0)
+    plain = replace(net, output_relu=False)
+    assert not np.array_equal(predict_codes(net, codes), predict_codes(plain, codes))
+    (tmp_path / "top.v").write_text(to_verilog(net))
+    assert verify(tmp_path / "top.v", net, codes, tmp_path / "sim").mismatches == 0
+    # the same Verilog without the ReLU is caught
+    (tmp_path / "plain.v").write_text(to_verilog(plain))
+    assert verify(tmp_path / "plain.v", net, codes, tmp_path / "sim2").mismatches > 0
