@@ -19,6 +19,7 @@ from .ir import Network
 from .lower import to_verilog
 from .quantize import InputQuantizer, QuantizeOptions, quantize
 from .search import SearchOptions, SearchResult, search
+from .spec import load_integer_spec
 from .verify import VerificationResult, verification_vectors, verify
 
 DESIGN_FORMAT = "bespoke-design/1"
@@ -36,6 +37,8 @@ class Design:
     options: QuantizeOptions = field(default_factory=QuantizeOptions)
     #: how :meth:`approximate` found this design (None for an exact one)
     search: SearchResult | None = field(default=None, repr=False)
+    #: the design's name in the integer specification it came from, if any
+    spec_name: str | None = None
     _verilog: str | None = field(default=None, init=False, repr=False)
 
     # --- inference -------------------------------------------------------------------
@@ -130,6 +133,20 @@ class Design:
     @classmethod
     def load(cls, path: str | Path) -> "Design":
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def from_integer_spec(cls, path: str | Path, name: str | None = None) -> "Design":
+        """A design whose integer weights and biases come from a JSON specification (see
+        :mod:`bespoke.spec`); its inputs are the circuit's codes themselves and its
+        classes the output indices."""
+        label, network = load_integer_spec(path, name)
+        n = network.n_inputs
+        quantizer = InputQuantizer((0.0,) * n, (1.0,) * n, network.input_bits)  # x is the code
+        largest = max(abs(w) for layer in network.layers for neuron in layer.neurons
+                      for w in neuron.weights)
+        options = QuantizeOptions(network.input_bits, min(16, max(2, largest.bit_length() + 1)))
+        return cls(network, quantizer, np.arange(network.n_classes),
+                   tuple(f"x{i}" for i in range(n)), None, options, spec_name=label)
 
 
 def compile(model: Any, X_train: np.ndarray, y_train: np.ndarray, *, input_bits: int = 4,

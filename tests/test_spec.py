@@ -1,0 +1,77 @@
+"""Integer specifications: weights and biases given directly, compiled and verified."""
+import json
+
+import numpy as np
+import pytest
+
+import bespoke
+from bespoke.emulate import predict_codes
+from bespoke.spec import load_integer_spec
+
+from .conftest import SHARED
+
+SPEC = {"name": "tiny", "input_bits": 3, "layers": [
+    {"weights": [[1, -2, 3], [-1, 1, 0]], "biases": [2, -1], "activation": "relu", "output_bits": 5},
+    {"weights": [[2, -1], [-1, 3], [0, 1]], "biases": [-6, -4, -2], "activation": "relu"}]}
+
+
+def reference(codes: np.ndarray) -> np.ndarray:
+    """The specification's arithmetic, written out with numpy."""
+    w1, b1 = np.array(SPEC["layers"][0]["weights"]), np.array(SPEC["layers"][0]["biases"])
+    w2, b2 = np.array(SPEC["layers"][1]["weights"]), np.array(SPEC["layers"][1]["biases"])
+    hidden = np.maximum(codes @ w1.T + b1, 0)
+    return np.argmax(np.maximum(hidden @ w2.T + b2, 0), axis=1)  # ties: lowest index
+
+
+def test_a_specification_means_exactly_its_arithmetic(tmp_path):
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    name, network = load_integer_spec(tmp_path / "spec.json")
+    codes = np.array(np.meshgrid(*[range(8)] * 3)).reshape(3, -1).T
+    assert name == "tiny" and network.output_relu
+    assert predict_codes(network, codes).tolist() == reference(codes).tolist()
+
+
+def test_a_specification_compiles_to_verilog_that_verifies(tmp_path):
+    (tmp_path / "spec.json").write_text(json.dumps({"designs": [SPEC, {**SPEC, "name": "other"}]}))
+    design = bespoke.Design.from_integer_spec(tmp_path / "spec.json", "tiny")
+    codes = np.array([[0, 0, 0], [7, 7, 7], [1, 5, 2]])
+    assert design.predict(codes).tolist() == reference(codes).tolist()
+    result = design.verify(codes, n_random=300, workdir=tmp_path / "sim")
+    assert result.passed and result.vectors == 3 + 2 + 3 + 300
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"input_bits": 0}, "input_bits"),
+    ({"layers": []}, "non-empty"),
+    ({"layers": [{"weights": [[1, 2]], "biases": [1, 2]}]}, "biases"),
+    ({"layers": [{"weights": [[1, 2], [3]], "biases": [0, 0]}]}, "entries"),
+    ({"layers": [{"weights": [[1.5, 2]], "biases": [0]}]}, "integers"),
+    ({"layers": [{"weights": [[1, 2]], "biases": [0], "activation": "tanh"},
+                 {"weights": [[1]], "biases": [0]}]}, "not supported"),
+    ({"layers": [{"weights": [[7, 7]], "biases": [0], "output_bits": 3},
+                 {"weights": [[1]], "biases": [0]}]}, "cannot hold"),
+    ({"input_signed": True}, "signed"),
+])
+def test_bad_specifications_get_a_one_line_error(tmp_path, change, message):
+    (tmp_path / "spec.json").write_text(json.dumps({**SPEC, **change}))
+    with pytest.raises(bespoke.BespokeError, match=message) as error:
+        load_integer_spec(tmp_path / "spec.json")
+    assert "\n" not in str(error.value)
+
+
+def test_a_file_of_several_designs_needs_a_name(tmp_path):
+    (tmp_path / "spec.json").write_text(json.dumps({"designs": [SPEC, {**SPEC, "name": "b"}]}))
+    with pytest.raises(bespoke.BespokeError, match="--design"):
+        load_integer_spec(tmp_path / "spec.json")
+    with pytest.raises(bespoke.BespokeError, match="no design 'c'"):
+        load_integer_spec(tmp_path / "spec.json", "c")
+
+
+def test_the_published_reference_designs_load():
+    path = SHARED / "reference" / "exact_mlps.json"
+    if not path.is_file():
+        pytest.skip("../shared/reference is not present")
+    for name, topology in (("cardio", [21, 3, 3]), ("pendigits", [16, 3, 10])):
+        _, network = load_integer_spec(path, name)
+        assert [network.n_inputs] + [len(layer.neurons) for layer in network.layers] == topology
+        assert network.output_relu and network.input_bits == 4
