@@ -5,7 +5,9 @@ from what the generator meant them to be: one source of truth for the testbench.
 """
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from dataclasses import dataclass
 from typing import Literal
@@ -25,7 +27,9 @@ def _parser():
     # pyverilog rebuilds its tables on construction (~1 s): keep one parser
     from pyverilog.vparser.parser import VerilogParser
 
-    return VerilogParser(outputdir=tempfile.mkdtemp(prefix="bespoke-pyverilog-"), debug=False)
+    tables = tempfile.mkdtemp(prefix="bespoke-pyverilog-")
+    atexit.register(shutil.rmtree, tables, ignore_errors=True)  # leave no temporary files
+    return VerilogParser(outputdir=tables, debug=False)
 
 
 def _int(node) -> int:
