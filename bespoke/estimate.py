@@ -1,7 +1,8 @@
 """A fast analytical area estimator over the IR, calibrated against real synthesis.
 
-A bespoke neuron is one adder tree over partial-product bits: every full adder removes
-one bit, so the full adders number about ``bits entering - bits leaving``.  Activations
+A bespoke neuron is one bit heap of partial-product bits, reduced by full adders and one
+final adder: every full adder removes one bit, so the full adders number about
+``bits entering - bits leaving``.  Activations
 are a clamp (a few gates a bit) or a bank of constant comparators (an unsigned ``n``-bit
 ``x >= c`` costs about ``n - 1 - tz(c)`` gates), and the argmax is a tree of
 comparators and multiplexers.  Those counts are the features; the cost per feature is
@@ -28,8 +29,8 @@ def _trailing_zeros(value: int) -> int:
 
 @dataclass(frozen=True)
 class CostFeatures:
-    full_adders: float  # bit positions where two operands of an adder overlap
-    half_adders: float  # positions above the overlap that only carry ripples through
+    full_adders: float  # bits entering a neuron's bit heap minus bits leaving it
+    half_adders: float  # length of the final (carry-propagate) adders
     clamp_bits: float  # sign checks, saturation and selection of clamp activations
     comparator_bits: float  # constant comparators and encoders of threshold activations
     decision_bits: float  # comparators and multiplexers of the argmax tree
@@ -38,45 +39,33 @@ class CostFeatures:
         return np.array([getattr(self, name) for name in FEATURES], dtype=float)
 
 
-def _adder_tree(operands: list[tuple[int, int]]) -> tuple[tuple[int, int] | None, int, int]:
-    """Cost of summing bit ranges ``[lo, hi)`` pairwise, the way ``bespoke.lower`` builds
-    its balanced trees: ``(result range, full adders, half adders)``."""
-    full = half = 0
-    while len(operands) > 1:
-        merged = []
-        for i in range(0, len(operands) - 1, 2):
-            (a_lo, a_hi), (b_lo, b_hi) = operands[i], operands[i + 1]
-            overlap = max(0, min(a_hi, b_hi) - max(a_lo, b_lo))
-            full += overlap
-            half += max(a_hi, b_hi) - min(a_hi, b_hi)
-            merged.append((min(a_lo, b_lo), max(a_hi, b_hi) + 1))
-        if len(operands) % 2:
-            merged.append(operands[-1])
-        operands = merged
-    return (operands[0] if operands else None), full, half
-
-
 @functools.lru_cache(maxsize=1 << 14)
 def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
                   out: Interval) -> tuple[int, int, int, int]:
     """(full adders, half adders, clamp bits, comparator bits) of one neuron (cached: a
-    search rebuilds networks that differ in a few neurons)."""
+    search rebuilds networks that differ in a few neurons).
+
+    ``bespoke.lower`` sums a neuron as one bit heap (partial-product bits, inverted for
+    negative digits, plus the one bits of the folded constant) reduced by full adders to
+    two rows and one final adder: the full adders are about ``bits - width``, and the
+    final adder is ``width`` long."""
     width = acc.width
-    positive, negative = [], []
+    bits, constant = 0, neuron.bias
     for k, x in enumerate(inputs):
-        if x.lo == x.hi:
-            continue  # constant input: folded into the bias
+        if not neuron.weights[k]:
+            continue
+        if x.lo == x.hi:  # constant input: folded into the constant
+            constant += neuron.connection_interval(k, x).lo
+            continue
         for term in neuron.terms(k):
             if term.mask < x.width:
-                operand = (term.shift + term.mask, term.shift + x.width)
-                (positive if term.sign > 0 else negative).append(operand)
-    p, full, half = _adder_tree(positive)
-    n, f2, h2 = _adder_tree(negative)
-    full, half = full + f2, half + h2
-    if p and n:  # the one subtraction
-        _, f3, h3 = _adder_tree([p, n])
-        full, half = full + f3, half + h3
-    half += bin(abs(neuron.bias)).count("1")  # adding a constant
+                length, shift = x.width - term.mask, term.shift + term.mask
+                bits += max(0, min(length, width - shift))
+                if term.sign < 0:  # -v*2**s = ~v*2**s + 2**s - 2**(len+s)
+                    constant += (1 << shift) - (1 << (length + shift))
+    constant_bits = bin(constant % (1 << width)).count("1")
+    full = max(0, bits + constant_bits - width) if bits else 0
+    half = width if bits else 0
     clamp = comparator = 0
     act = neuron.activation
     if isinstance(act, ClampActivation):

@@ -5,8 +5,10 @@ decision; synthesis keeps that hierarchy to report area per neuron.
 
 Every multiplication by a hardwired weight becomes shifted copies of the input, one
 per canonical signed digit (the IR's terms, with any approximation's dropped bits
-already removed), summed in a positive and a negative adder tree with one subtraction.  Every named signal takes its shape from the IR's intervals
-(:mod:`bespoke.ir`), so the generator never decides a width on its own.
+already removed).  A neuron sums them, and its bias, as one bit heap: a carry-save tree
+of full adders and one final adder (measured against adder trees with a subtraction in
+``benchmarks/results/synthesis_quality.md``).  Every named signal takes its shape from
+the IR's intervals (:mod:`bespoke.ir`), so the generator never decides a width on its own.
 """
 from __future__ import annotations
 
@@ -30,14 +32,43 @@ def _shape(interval: Interval):
     return signed(interval.width) if interval.signed else unsigned(interval.width)
 
 
-def _tree_sum(values: list[Value]) -> Value:
-    """Balanced adder tree (Amaranth widens every sum, so nothing overflows)."""
-    if not values:
-        return Const(0, 1)
-    while len(values) > 1:
-        values = [values[i] + values[i + 1] if i + 1 < len(values) else values[i]
-                  for i in range(0, len(values), 2)]
-    return values[0]
+def _compressor_sum(m: Module, rows: list[tuple[Value, int, bool]], constant: int,
+                    width: int) -> Value:
+    """``constant + sum(+-(value << shift))`` modulo ``2**width``, as one bit heap reduced
+    by full adders (a Wallace tree) and one final carry-propagate adder.
+
+    A negative row enters as its inverted bits: ``-v*2**s = ~v*2**s + 2**s - 2**(w+s)``
+    for a ``w``-bit ``v``; the constants join ``constant``, whose one bits join the heap.
+    The true sum fits ``width`` bits (the IR's interval), so dropping the carries out of
+    the top column is exact."""
+    columns: list[list[Value]] = [[] for _ in range(width)]
+    for value, shift, negative in rows:
+        for i in range(len(value)):
+            if shift + i < width:
+                columns[shift + i].append(~value[i] if negative else value[i])
+        if negative:
+            constant += (1 << shift) - (1 << (len(value) + shift))
+    constant %= 1 << width
+    for column in range(width):
+        if constant >> column & 1:
+            columns[column].append(Const(1, 1))
+    while any(len(bits) > 2 for bits in columns):
+        reduced: list[list[Value]] = [[] for _ in range(width)]
+        for column, bits in enumerate(columns):
+            used = 0
+            while len(bits) - used >= 3:
+                a, b, c = bits[used:used + 3]
+                used += 3
+                total, carry = Signal(name="fa_s"), Signal(name="fa_c")
+                m.d.comb += [total.eq(a ^ b ^ c), carry.eq((a & b) | (a & c) | (b & c))]
+                reduced[column].append(total)
+                if column + 1 < width:
+                    reduced[column + 1].append(carry)
+            reduced[column] += bits[used:]
+        columns = reduced
+    first = Cat(*(bits[0] if bits else Const(0, 1) for bits in columns))
+    second = Cat(*(bits[1] if len(bits) > 1 else Const(0, 1) for bits in columns))
+    return (first + second)[:width]
 
 
 def neuron_name(layer: int, neuron: int) -> str:
@@ -66,18 +97,15 @@ class NeuronCircuit(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        positive, negative = [], []
+        rows = []
         for k in self.used:
             value = getattr(self, f"i{k}").as_unsigned()
             for term in self.neuron.terms(k):
                 if term.mask >= len(value):
                     continue  # every bit of this partial product is dropped
-                shifted = value[term.mask:] << (term.mask + term.shift)
-                (positive if term.sign > 0 else negative).append(shifted)
-        bias = self.constant
+                rows.append((value[term.mask:], term.mask + term.shift, term.sign < 0))
         acc = Signal(_shape(self.acc_interval), name="acc")
-        m.d.comb += acc.eq(_tree_sum(positive) - _tree_sum(negative)
-                           + Const(bias, _shape(Interval(bias, bias))))
+        m.d.comb += acc.eq(_compressor_sum(m, rows, self.constant, self.acc_interval.width))
         act = self.neuron.activation
         if act is None:
             m.d.comb += self.out.eq(acc)

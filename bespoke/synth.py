@@ -23,9 +23,10 @@ from .errors import BespokeError, ToolMissingError
 
 log = logging.getLogger(__name__)
 
-#: ABC's structural choice mapper: maps designs of this kind in seconds where Yosys's
-#: default ABC script hangs (DESIGN.md section 6).
-DEFAULT_ABC_SCRIPT = "+strash;&get,-n;&dch,-f;&nf;&put"
+#: AIG rewriting (dc2), then ABC's area-oriented standard-cell mapper: the smallest of the
+#: scripts measured in benchmarks/results/synthesis_quality.md (Yosys's default ABC script
+#: hangs for minutes on designs of this kind, see DESIGN.md section 6).
+DEFAULT_ABC_SCRIPT = "+strash;dc2;amap"
 #: Yosys >= this writes ``area`` in ``stat -json -liberty``.
 MIN_YOSYS = (0, 40)
 UM2_PER_CM2 = 1e8

@@ -13,15 +13,16 @@ from bespoke.synth import synthesize
 from .conftest import trained
 
 
-def test_full_adders_count_the_overlap_of_the_generated_tree():
+def test_full_adders_count_the_bits_of_the_heap_beyond_its_width():
     from bespoke.ir import Layer, Network, Neuron
 
-    # 3*x + x: terms x<<1 + x + x (digits of 3 are 4 - 1: x<<2 - x), 4-bit x
+    # 3*x of a 4-bit x is x<<2 - x: x's 4 bits at columns 2..5, the 4 inverted bits of x at
+    # columns 0..3, and the constant 2**0 - 2**4 = -15 = 0b110001 (mod 2**6): three bits.
+    # The sum needs 6 bits: 11 - 6 full adders, a 6-bit final adder.  The second neuron is
+    # a constant: no adders at all.
     net = Network(4, (Layer((Neuron((3,), 0, None), Neuron((0,), 1, None))),), "argmax", 2)
     f = features(net)
-    # positive tree: one term (x<<2); negative: one term (x); one subtraction: bits [0,4)
-    # vs [2,6): two overlapping bits, two carried; plus the second neuron's constant 1
-    assert f.full_adders == 2 and f.half_adders == 2 + 1
+    assert f.full_adders == 11 - 6 and f.half_adders == 6
 
 
 @pytest.fixture(scope="module")
