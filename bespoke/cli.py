@@ -61,9 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     comp = sub.add_parser("compile", help="compile a saved MLPClassifier into verified Verilog")
-    comp.add_argument("model", type=Path, help="fitted MLPClassifier or Pipeline (pickle/joblib)")
-    comp.add_argument("--data", type=Path, required=True,
+    comp.add_argument("model", type=Path, nargs="?",
+                      help="fitted MLPClassifier or Pipeline (pickle/joblib, or .skops)")
+    comp.add_argument("--data", type=Path,
                       help="CSV with a header row: the features the model was trained on, and the label")
+    comp.add_argument("--integer-spec", type=Path, metavar="FILE",
+                      help="compile integer weights and biases from a JSON specification instead "
+                           "of a model and data (format: README, 'Integer specifications')")
+    comp.add_argument("--design", dest="design_name", metavar="NAME",
+                      help="the design to compile from a specification that holds several")
     comp.add_argument("--label-column", default="Y", help="name of the label column (default Y)")
     comp.add_argument("--trust-model", action="store_true",
                       help="unpickle the model file without restrictions (runs any code it "
@@ -123,12 +129,18 @@ def main(argv: list[str] | None = None) -> int:
             model, data, outdir, label_column = prepare_demo(args.output)
         else:
             model, data, outdir, label_column = args.model, args.data, args.output, args.label_column
+            if args.integer_spec is None and (model is None or data is None):
+                raise BespokeError("give a model file and --data CSV, or --integer-spec FILE")
+            if args.integer_spec is not None and model is not None:
+                raise BespokeError("give either a model file or --integer-spec, not both")
         config = CompileConfig(model, data, outdir, label_column, args.input_bits,
                                args.weight_bits, args.activation_bits, args.test_size,
                                args.seed, args.random_vectors, args.synthesize, args.liberty,
                                args.yosys, args.formal_max_cells, args.approximate,
                                args.max_accuracy_loss / 100.0, args.search_time,
-                               trust_model=getattr(args, "trust_model", False), force=args.force)
+                               trust_model=getattr(args, "trust_model", False), force=args.force,
+                               integer_spec=getattr(args, "integer_spec", None),
+                               design_name=getattr(args, "design_name", None))
         report = run_compile(config)
     except BespokeError as exc:
         if args.debug:

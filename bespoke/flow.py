@@ -59,6 +59,9 @@ class CompileConfig:
     validation_size: float = 0.25  # fraction of the training split the search validates on
     trust_model: bool = False  # unpickle the model file without restrictions
     force: bool = False  # go on even when the exact design is estimated too large
+    #: compile an integer specification (see bespoke.spec) instead of ``model`` + ``data``
+    integer_spec: Path | None = None
+    design_name: str | None = None  # which design of a multi-design specification
 
 
 class _Timer:
@@ -100,6 +103,8 @@ def _split(X: np.ndarray, y_index: np.ndarray, test_size: float, seed: int):
 
 def run_compile(config: CompileConfig) -> dict:
     """Compile, verify and report; returns the report. Raises on failed verification."""
+    if config.integer_spec is not None:
+        return run_integer_spec(config)
     outdir = Path(config.outdir)
     _check_outdir(outdir)
     if not 0 <= config.max_accuracy_loss <= 1:
@@ -132,6 +137,35 @@ def run_compile(config: CompileConfig) -> dict:
                 seed=config.seed, train_labels=y_train,
                 progress=lambda line: log.info("[search] %s", line))
             design = replace(design, network=search.chosen.network)
+    test_codes = design.codes(X_test)
+    vectors = verification_vectors(design.network, test_codes, config.random_vectors, config.seed)
+
+    def complete(staging: Path, result) -> dict:
+        result_report = _build_report(config, design, mlp, len(y_train), X_test, y_test, result)
+        if search is not None:
+            result_report["approximation"] = _approximation_report(search, exact_design)
+            write_front(search, staging / "approximation")
+        return result_report
+
+    def baseline(staging: Path, result_report: dict) -> None:
+        if search is not None:
+            with timer.step("baseline"):
+                (staging / "baseline").mkdir()
+                (staging / "baseline" / "top.v").write_text(exact_design.verilog())
+                result_report["baseline"] = _baseline_report(
+                    exact_design, X_test, mlp.classes[y_test], staging / "baseline",
+                    ImplementOptions(config.liberty, config.yosys), result_report, test_codes)
+
+    return _publish(config, design, vectors, len(test_codes), timer, complete, baseline)
+
+
+def _publish(config: CompileConfig, design: Design, vectors: np.ndarray, n_test: int,
+             timer: "_Timer", complete, after_synthesis=None) -> dict:
+    """Generate, simulate, synthesize and report ``design`` into a staging folder beside
+    the output folder, and move it into place only when complete.  ``complete(staging,
+    result)`` builds the report from the verification result; ``after_synthesis(staging,
+    report)`` adds to it.  Raises when the RTL or the netlist differs from the emulator."""
+    outdir = Path(config.outdir)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
     umask = os.umask(0)
@@ -142,28 +176,16 @@ def run_compile(config: CompileConfig) -> dict:
             (staging / "top.v").write_text(design.verilog())
             (staging / "design.json").write_text(design.to_json())
         with timer.step("simulate"):
-            test_codes = design.codes(X_test)
-            vectors = verification_vectors(design.network, test_codes, config.random_vectors,
-                                           config.seed)
             result = verify(staging / "top.v", design.network, vectors, staging / "sim")
-        result_report = _build_report(config, design, mlp, len(y_train), X_test, y_test,
-                                      result)
-        if search is not None:
-            result_report["approximation"] = _approximation_report(search, exact_design)
-            write_front(search, staging / "approximation")
+        result_report = complete(staging, result)
         if config.synthesize and result.passed:
             with timer.step("synthesize"):
-                hardware = implement(design.network, staging / "top.v", vectors, len(test_codes),
+                hardware = implement(design.network, staging / "top.v", vectors, n_test,
                                      staging / "hw", ImplementOptions(
                                          config.liberty, config.yosys, config.formal_max_cells))
             result_report |= hardware.report_sections()
-            if search is not None:
-                with timer.step("baseline"):
-                    (staging / "baseline").mkdir()
-                    (staging / "baseline" / "top.v").write_text(exact_design.verilog())
-                    result_report["baseline"] = _baseline_report(
-                        exact_design, X_test, mlp.classes[y_test], staging / "baseline",
-                        ImplementOptions(config.liberty, config.yosys), result_report, test_codes)
+            if after_synthesis is not None:
+                after_synthesis(staging, result_report)
             timer.seconds |= {"synthesize.yosys": hardware.synthesis.seconds,
                               "synthesize.gate_simulation": hardware.gate_verification.seconds,
                               "synthesize.formal": hardware.equivalence.seconds}
@@ -184,6 +206,36 @@ def run_compile(config: CompileConfig) -> dict:
         raise VerificationError(f"the synthesized netlist differs from the emulator: see "
                                 f"{outdir / 'report.md'}")
     return result_report
+
+
+def run_integer_spec(config: CompileConfig) -> dict:
+    """Compile, verify and report an integer specification (``config.integer_spec``): no
+    model, no data, so no accuracy and no search; the vectors are the corners and
+    ``config.random_vectors`` random codes, which also weigh the power."""
+    _check_outdir(Path(config.outdir))
+    timer = _Timer()
+    with timer.step("ingest"):
+        design = Design.from_integer_spec(config.integer_spec, config.design_name)
+    _check_size(design.network, config.force)
+    vectors = verification_vectors(design.network, None, config.random_vectors, config.seed)
+    network = design.network
+
+    def complete(staging: Path, result) -> dict:
+        return {
+            "bespoke_version": __version__,
+            "model": {"name": design.spec_name, "source": Path(config.integer_spec).name,
+                      "topology": [network.n_inputs] + [len(l.neurons) for l in network.layers],
+                      "activation": "relu", "n_classes": network.n_classes,
+                      "classes": [str(c) for c in design.classes]},
+            "options": {"input_bits": network.input_bits, "weight_bits": design.options.weight_bits,
+                        "seed": config.seed, "random_vectors": config.random_vectors,
+                        "synthesize": config.synthesize},
+            "accuracy": None,  # an integer specification comes without data
+            "verification": {k: v for k, v in result.to_dict().items() if k != "seconds"},
+            "circuit": _circuit(design),
+        }
+
+    return _publish(config, design, vectors, len(vectors), timer, complete)
 
 
 #: An A4 sheet: beyond it a printed classifier is impractical, and synthesis and
@@ -246,16 +298,6 @@ def _build_report(config: CompileConfig, design: Design, mlp, n_train: int, X_te
     quant_pred = design.predict(X_test)
     rtl_pred = design.classes[result.observed[:n_test]]
     truth = mlp.classes[y_test]
-    layers = []
-    for layer, info in zip(design.network.layers, design.network.analysis):
-        kinds = {type(n.activation).__name__ if n.activation else "logits" for n in layer.neurons}
-        layers.append({
-            "neurons": len(layer.neurons),
-            "activation": ", ".join(sorted(k.replace("Activation", "").lower() for k in kinds)),
-            "accumulator_widths": [a.width for a in info.accumulators],
-            "nonzero_weights": sum(w != 0 for n in layer.neurons for w in n.weights),
-            "signed_digits": sum(len(csd_digits(w)) for n in layer.neurons for w in n.weights),
-        })
     return {
         "bespoke_version": __version__,
         "model": {"name": config.model.name, "topology": list(mlp.topology),
@@ -270,7 +312,22 @@ def _build_report(config: CompileConfig, design: Design, mlp, n_train: int, X_te
                      "rtl": float(np.mean(rtl_pred == truth)),
                      "split": "test", "n_test": n_test},
         "verification": {k: v for k, v in result.to_dict().items() if k != "seconds"},
-        "circuit": {"inputs": design.network.n_inputs, "input_bits": design.network.input_bits,
-                    "output": design.network.output, "output_width": design.network.output_width,
-                    "layers": layers},
+        "circuit": _circuit(design),
     }
+
+
+def _circuit(design: Design) -> dict:
+    """The report's description of the circuit's layers."""
+    layers = []
+    for layer, info in zip(design.network.layers, design.network.analysis):
+        kinds = {type(n.activation).__name__ if n.activation else "logits" for n in layer.neurons}
+        layers.append({
+            "neurons": len(layer.neurons),
+            "activation": ", ".join(sorted(k.replace("Activation", "").lower() for k in kinds)),
+            "accumulator_widths": [a.width for a in info.accumulators],
+            "nonzero_weights": sum(w != 0 for n in layer.neurons for w in n.weights),
+            "signed_digits": sum(len(csd_digits(w)) for n in layer.neurons for w in n.weights),
+        })
+    return {"inputs": design.network.n_inputs, "input_bits": design.network.input_bits,
+            "output": design.network.output, "output_width": design.network.output_width,
+            "layers": layers}

@@ -29,8 +29,8 @@ def headline(report: dict) -> list[tuple[str, str]]:
     acc, ver = report["accuracy"], report["verification"]
     kind = "approximate" if "approximation" in report else "quantized"
     rows = [(f"accuracy float / {kind} / RTL",
-             f"{_pct(acc['float'])} / {_pct(acc['quantized'])} / {_pct(acc['rtl'])}"),
-            ("RTL vs emulator", f"{ver['mismatches']} mismatches in {ver['vectors']} vectors")]
+             f"{_pct(acc['float'])} / {_pct(acc['quantized'])} / {_pct(acc['rtl'])}")] if acc else []
+    rows.append(("RTL vs emulator", f"{ver['mismatches']} mismatches in {ver['vectors']} vectors"))
     if "area" in report:
         power, gate = report["power"], report["gate_level"]
         rows += [
@@ -90,15 +90,21 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
         "| figure | value |", "|---|---|",
         *[f"| {label} | {text} |" for label, text in headline(report)],
         "",
-        "## Accuracy on the test split",
-        "",
-        "| float (scikit-learn) | quantized (emulator) | RTL (simulated) | test samples |",
-        "|---|---|---|---|",
-        f"| {_pct(acc['float'])} | {_pct(acc['quantized'])} | {_pct(acc['rtl'])} | {acc['n_test']} |",
-        "",
+        *([
+            "## Accuracy on the test split",
+            "",
+            "| float (scikit-learn) | quantized (emulator) | RTL (simulated) | test samples |",
+            "|---|---|---|---|",
+            f"| {_pct(acc['float'])} | {_pct(acc['quantized'])} | {_pct(acc['rtl'])} | {acc['n_test']} |",
+            "",
+        ] if acc else [
+            f"Integer specification `{model.get('source', model['name'])}`: no data, so no accuracy.",
+            "",
+        ]),
         "## Verification",
         "",
-        f"{ver['vectors']} vectors (the test split, the corners, {opts['random_vectors']} random) "
+        f"{ver['vectors']} vectors ({'the test split, ' if acc else ''}the corners, "
+        f"{opts['random_vectors']} random) "
         f"simulated with {ver['simulator']}: **{ver['mismatches']} mismatches** against the "
         f"bit-exact emulator ({'passed' if ver['mismatches'] == 0 else 'FAILED'}).",
     ]
@@ -183,7 +189,7 @@ def figures(report: dict) -> dict[str, str]:
     acc = report["accuracy"]
     result = {"accuracy": plots.bar_chart(
         ["float", "quantized", "RTL"], [100 * acc["float"], 100 * acc["quantized"], 100 * acc["rtl"]],
-        title="Test accuracy", ylabel="%", fmt="{:.2f}")}
+        title="Test accuracy", ylabel="%", fmt="{:.2f}")} if acc else {}
     if "approximation" in report:
         approx = report["approximation"]
         va, ea = approx["validation_accuracy"], approx["estimated_area_um2"]

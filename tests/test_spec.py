@@ -75,3 +75,28 @@ def test_the_published_reference_designs_load():
         _, network = load_integer_spec(path, name)
         assert [network.n_inputs] + [len(layer.neurons) for layer in network.layers] == topology
         assert network.output_relu and network.input_bits == 4
+
+
+def test_the_cli_compiles_a_specification_end_to_end(tmp_path):
+    from bespoke.cli import main
+
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    assert main(["-q", "compile", "--integer-spec", str(tmp_path / "spec.json"),
+                 "-o", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["accuracy"] is None and report["model"]["name"] == "tiny"
+    assert report["verification"]["mismatches"] == 0
+    assert report["gate_level"]["verification"]["mismatches"] == 0
+    assert report["gate_level"]["evaluation_exhaustive"]  # 9 input bits: every input checked
+    assert report["cells"] > 0 and "no accuracy" in (tmp_path / "out" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compile", "-o", "out"], "--integer-spec"),
+    (["compile", "model.pkl", "--integer-spec", "spec.json", "-o", "out"], "not both"),
+])
+def test_the_cli_wants_a_model_and_data_or_a_specification(tmp_path, capsys, argv, message):
+    from bespoke.cli import main
+
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
