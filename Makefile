@@ -39,6 +39,7 @@ bench: suite
 	$(BIN)/python benchmarks/cardio_sanity.py
 	$(BIN)/python benchmarks/estimator_calibration.py
 	$(BIN)/python benchmarks/search_throughput.py
+	$(BIN)/python benchmarks/synthesis_quality.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info
