@@ -103,6 +103,26 @@ def _summary(report: dict, outdir: Path) -> str:
     return f"{outdir}:\n" + "\n".join(f"  {label}: {text}" for label, text in headline(report))
 
 
+def _stamp(args) -> tuple | None:
+    """Identity of the previous bespoke result in the output folder, if there is one."""
+    from .flow import MARKER
+
+    output = getattr(args, "output", None)
+    marker = Path(output) / MARKER if output is not None else None
+    if marker is None or not marker.is_file():
+        return None
+    info = marker.stat()
+    return (info.st_ino, info.st_mtime_ns)
+
+
+def _kept(args, before: tuple | None) -> str:
+    """What a failed or interrupted run says of the output folder: a previous result that
+    is still there untouched (results are staged beside it and moved in only when whole)."""
+    if before is not None and _stamp(args) == before:
+        return f"; the previous result in {args.output} is intact"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args)
@@ -116,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{t.name:16s} {t.status:18s} {t.version:10s} {t.role}"
                   + (f"  ({t.hint})" if t.hint else ""))
         return 0 if all(t.ok for t in statuses) else 1
+    before = _stamp(args)
     try:
         if args.command == "report":
             from .report import rerender
@@ -145,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     except BespokeError as exc:
         if args.debug:
             raise
-        print(f"bespoke: error: {exc}", file=sys.stderr)
+        print(f"bespoke: error: {exc}{_kept(args, before)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("bespoke: interrupted; the previous output folder, if any, is intact", file=sys.stderr)
+        print(f"bespoke: interrupted{_kept(args, before) or '; nothing was written'}",
+              file=sys.stderr)
         return 130
     print(_summary(report, config.outdir))
     return 0

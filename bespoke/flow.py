@@ -84,7 +84,8 @@ def _check_outdir(outdir: Path) -> None:
                            "folder or remove it")
 
 
-def _split(X: np.ndarray, y_index: np.ndarray, test_size: float, seed: int):
+def _split(X: np.ndarray, y_index: np.ndarray, test_size: float, seed: int,
+           what: str = "test"):
     from sklearn.model_selection import train_test_split
 
     if not 0 < test_size < 1:
@@ -97,7 +98,11 @@ def _split(X: np.ndarray, y_index: np.ndarray, test_size: float, seed: int):
     except ValueError as exc:
         raise BespokeError(f"cannot split {len(X)} samples with --test-size {test_size}: {exc}") from None
     if len(parts[3]) == 0 or len(parts[2]) == 0:
-        raise BespokeError("the train or test split is empty: use more data or another --test-size")
+        raise BespokeError(f"the training or {what} split is empty: use more data or another "
+                           "--test-size")
+    if len(np.unique(parts[3])) < 2:
+        raise BespokeError(f"the {what} split ({len(parts[3])} samples) holds one class only, so "
+                           "its accuracy means nothing: use more data, or a larger --test-size")
     return parts
 
 
@@ -122,7 +127,8 @@ def run_compile(config: CompileConfig) -> dict:
         y_index = align_labels(data.y, mlp.classes)
         X_train, X_test, y_train, y_test = _split(data.X, y_index, config.test_size, config.seed)
     if config.approximate:  # the search validates on part of the training split
-        X_train, X_val, y_train, y_val = _split(X_train, y_train, config.validation_size, config.seed)
+        X_train, X_val, y_train, y_val = _split(X_train, y_train, config.validation_size,
+                                                config.seed, "validation")
     with timer.step("quantize"):
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,

@@ -120,8 +120,13 @@ def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: P
     # the runner narrates every command at INFO: show that only when debugging
     runner.log.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING)
     build_dir = workdir / "sim_build"
-    runner.build(sources=[verilog_path, *map(Path, extra_sources), harness], hdl_toplevel=HARNESS_TOP, build_dir=build_dir,
-                 timescale=("1ns", "1ps"), always=True, log_file=workdir / "build.log")
+    try:
+        runner.build(sources=[verilog_path, *map(Path, extra_sources), harness],
+                     hdl_toplevel=HARNESS_TOP, build_dir=build_dir, timescale=("1ns", "1ps"),
+                     always=True, log_file=workdir / "build.log")
+    except RuntimeError as error:  # the runner's way of saying iverilog failed
+        raise VerificationError(f"Icarus could not compile the design ({error}): see "
+                                f"{workdir / 'build.log'}") from None
     env = {f"BESPOKE_{k.upper()}": str(v) for k, v in files.items()}
     # rewrite assertions of the bench only: rewriting every import is ~8x slower
     env["COCOTB_REWRITE_ASSERTION_FILES"] = BENCH_MODULE
@@ -133,8 +138,11 @@ def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: P
         # under pytest the runner exits when the bench's own assertion fails; the
         # outputs it wrote are still read and compared below, like everywhere else
         log.debug("the cocotb bench reported a failure")
+    except RuntimeError as error:  # the simulator itself failed (killed, crashed)
+        log.debug("the simulator failed: %s", error)
     if not files["observed"].exists():
-        raise VerificationError(f"the simulation produced no outputs: see {workdir / 'sim.log'}")
+        raise VerificationError(f"the simulator stopped without answering (killed, or crashed): "
+                                f"see {workdir / 'sim.log'}")
     observed = np.array([int(line, 16) for line in files["observed"].read_text().split()],
                         dtype=np.int64)
     if len(observed) != len(codes):
