@@ -133,7 +133,8 @@ def run_compile(config: CompileConfig) -> dict:
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,
                          feature_names=data.feature_names)
-    _check_size(design.network, config.force)
+    _check_size(design.network, config.force,
+                len(X_test) + design.network.n_inputs + 2 + config.random_vectors, config.synthesize)
     exact_design, search = design, None
     if config.approximate:
         with timer.step("search"):
@@ -222,8 +223,8 @@ def run_integer_spec(config: CompileConfig) -> dict:
     timer = _Timer()
     with timer.step("ingest"):
         design = Design.from_integer_spec(config.integer_spec, config.design_name)
-    _check_size(design.network, config.force)
     vectors = verification_vectors(design.network, None, config.random_vectors, config.seed)
+    _check_size(design.network, config.force, len(vectors), config.synthesize)
     network = design.network
 
     def complete(staging: Path, result) -> dict:
@@ -247,16 +248,29 @@ def run_integer_spec(config: CompileConfig) -> dict:
 #: An A4 sheet: beyond it a printed classifier is impractical, and synthesis and
 #: gate-level simulation of it take long.
 MAX_AREA_CM2 = 600.0
+#: Longest gate-level simulation started without --force.
+MAX_GATE_SIMULATION_S = 1800.0
+#: Gate-level simulation cost per vector and cell, and the mean cell area, measured in
+#: benchmarks/results/simulation_throughput.md and synthesis_quality.md.
+SECONDS_PER_VECTOR_CELL = 5.5e-7
+UM2_PER_CELL = 3.0e5
 
 
-def _check_size(network, force: bool) -> None:
-    """Refuse, before any long work, a design estimated larger than :data:`MAX_AREA_CM2`."""
-    estimate = AreaModel.bundled().area_um2(network) / 1e8
+def _check_size(network, force: bool, n_vectors: int, synthesize: bool) -> None:
+    """Refuse, before any long work, a design estimated larger than :data:`MAX_AREA_CM2`,
+    or whose gate-level simulation would take longer than :data:`MAX_GATE_SIMULATION_S`."""
+    area = AreaModel.bundled().area_um2(network)
+    estimate = area / 1e8
     log.info("estimated area of the exact design: %.1f cm²", estimate)
     if estimate > MAX_AREA_CM2 and not force:
         raise BespokeError(f"the exact design is estimated at {estimate:.0f} cm², more than an A4 "
                            f"sheet ({MAX_AREA_CM2:.0f} cm²): synthesis and simulation would take "
                            "long; use fewer neurons or bits, or pass --force")
+    seconds = n_vectors * area / UM2_PER_CELL * SECONDS_PER_VECTOR_CELL
+    if synthesize and seconds > MAX_GATE_SIMULATION_S and not force:
+        raise BespokeError(f"gate-level simulation of {n_vectors} vectors is estimated at "
+                           f"{seconds / 60:.0f} minutes: pass fewer --random-vectors or a smaller "
+                           "test split, or --force")
 
 
 def _approximation_report(search: SearchResult, exact: Design) -> dict:

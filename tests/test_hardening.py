@@ -132,6 +132,16 @@ def test_ctrl_c_leaves_the_previous_result_and_says_so(inputs, capsys, monkeypat
     assert snapshot(out) == before and no_staging_left(out)
 
 
+def test_a_simulation_too_long_is_refused_before_long_work_with_its_estimate(inputs, capsys):
+    out = inputs / "out"
+    before = snapshot(out)
+    code = main(["-q", "compile", "--exact", str(inputs / "good.pkl"), "--data",
+                 str(inputs / "iris.csv"), "--random-vectors", "100000000", "-o", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and re.search(r"estimated at \d+ minutes", err) and "--force" in err
+    assert snapshot(out) == before and no_staging_left(out)
+
+
 def test_the_record_of_bad_inputs_is_current():
     text = (ROOT / "docs" / "hardening.md").read_text()
     counted = re.search(r"(\d+) bad inputs", text)
