@@ -284,31 +284,61 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     single-neuron moves of a search)."""
     last = len(network.layers) - 1
     x = np.asarray(codes, np.int64) if layer == 0 else base.codes[layer - 1]
-    rows = np.arange(len(changes))[:, None]
     indices = np.array([index for index, _ in changes])[:, None]
     single = [Layer((neuron,)) for _, neuron in changes]
     acc = _accumulate_many(single, x)  # (changes, samples, 1)
     if layer == last:
-        logits = np.repeat(base.accumulators[-1][None], len(changes), axis=0)
-        logits[rows, np.arange(x.shape[0])[None, :], indices] = acc[:, :, 0]
-    else:
-        old = base.codes[layer].T[indices[:, 0]]  # (changes, samples)
-        new = _activate_many(single, acc)[:, :, 0].astype(np.int64)
-        following = network.layers[layer + 1]
-        _, per_mask, _ = _layer_matrices(following)
-        change = np.zeros((len(changes), len(old[0]), len(following.neurons)), np.int64)
-        for mask, matrix in per_mask:  # the changed input's part of every following sum
-            weights = matrix[indices[:, 0]]  # (changes, following neurons)
-            if weights.any():
-                delta = ((new >> mask) << mask) - ((old >> mask) << mask)
-                change += delta[:, :, None] * weights[:, None, :]
-        logits = base.accumulators[layer + 1][None] + change
-        for later in range(layer + 2, last + 1):
-            logits = _accumulate_many([network.layers[later]] * len(changes), _activate_many(
-                [network.layers[later - 1]] * len(changes), logits)).astype(np.int64)
-    if network.output_relu:
-        logits = np.maximum(logits, 0)
-    logits = logits >> network.decision_shift
+        return _decide_one_changed(network, base.accumulators[-1], indices[:, 0],
+                                   acc[:, :, 0].astype(np.int64))
+    old = base.codes[layer].T[indices[:, 0]]  # (changes, samples)
+    new = _activate_many(single, acc)[:, :, 0].astype(np.int64)
+    following = network.layers[layer + 1]
+    _, per_mask, _ = _layer_matrices(following)
+    # the changed input's part of every following sum: per mask, the change of the masked
+    # code times that mask's weights, as one batched product (exact in a double)
+    deltas = np.stack([((new >> mask) << mask) - ((old >> mask) << mask)
+                       for mask, _ in per_mask], axis=2)
+    weights = np.stack([matrix[indices[:, 0]] for _, matrix in per_mask], axis=1)
+    if int(np.abs(deltas).max(initial=0)) * int(np.abs(weights).sum(axis=1).max(initial=0)) < FLOAT_EXACT:
+        change = (deltas.astype(np.float64) @ weights.astype(np.float64)).astype(np.int64)
+    else:  # too wide for a double: integer arithmetic
+        change = np.einsum("csm,cmn->csn", deltas, weights)
+    logits = base.accumulators[layer + 1][None] + change
+    for later in range(layer + 2, last + 1):
+        logits = _accumulate_many([network.layers[later]] * len(changes), _activate_many(
+            [network.layers[later - 1]] * len(changes), logits)).astype(np.int64)
+    logits = _decided(network, logits)
     if network.output == "sign":
         return (logits[:, :, 0] > 0).astype(np.int64)
     return np.argmax(logits, axis=2).astype(np.int64)
+
+
+def _decided(network: Network, logits: np.ndarray) -> np.ndarray:
+    """The values the decision compares: ReLU'd if the network says so, shifted."""
+    if network.output_relu:
+        logits = np.maximum(logits, 0)
+    return logits >> network.decision_shift
+
+
+def _decide_one_changed(network: Network, logits: np.ndarray, columns: np.ndarray,
+                        values: np.ndarray) -> np.ndarray:
+    """Class indices ``(changes, samples)`` when change ``c`` replaces logit ``columns[c]``
+    by ``values[c]``: against the best of the other logits, without building every
+    changed logit matrix."""
+    if network.output == "sign":
+        return (_decided(network, values) > 0).astype(np.int64)
+    compared = _decided(network, logits)
+    rows = np.arange(len(compared))
+    # the winner among the logits other than column j (first index on ties) is the overall
+    # winner, unless j is the winner: then it is the runner-up
+    first = np.argmax(compared, axis=1)
+    without_first = compared.copy()
+    without_first[rows, first] = np.iinfo(np.int64).min
+    second = np.argmax(without_first, axis=1)
+    is_first = columns[:, None] == first[None, :]
+    best_index = np.where(is_first, second[None, :], first[None, :])
+    best_other = np.where(is_first, without_first[rows, second][None, :],
+                          compared[rows, first][None, :])
+    value = _decided(network, values)
+    wins = (value > best_other) | ((value == best_other) & (columns[:, None] < best_index))
+    return np.where(wins, columns[:, None], best_index).astype(np.int64)

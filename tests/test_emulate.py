@@ -101,14 +101,21 @@ def test_many_networks_must_share_one_shape():
 
 
 @pytest.mark.parametrize("activation", ["clamp", "threshold"])
-@pytest.mark.parametrize("sizes", [(5, 4, 3), (5, 4, 4, 3)])
-def test_single_neuron_variants_equal_the_whole_network_emulated(activation, sizes):
+@pytest.mark.parametrize("sizes", [(5, 4, 3), (5, 4, 4, 3), (5, 4, 2)])
+@pytest.mark.parametrize("relu", [False, True])
+def test_single_neuron_variants_equal_the_whole_network_emulated(activation, sizes, relu):
     from dataclasses import replace
 
     base = random_network(7, activation=activation, sizes=sizes)
+    if sizes[-1] == 2:  # a binary classifier: one output neuron, its sign
+        last = replace(base.layers[-1], neurons=base.layers[-1].neurons[:1])
+        base = replace(base, layers=base.layers[:-1] + (last,), output="sign", n_classes=2,
+                       decision_shift=0)
+    elif relu:
+        base = replace(base, output_relu=True)
     codes = np.random.default_rng(4).integers(0, 16, (300, 5))
     t = trace(base, codes)
-    donors = [random_network(seed, activation=activation, sizes=sizes) for seed in range(30, 34)]
+    donors = [random_network(seed, activation=activation, sizes=sizes) for seed in range(30, 40)]
     for layer in range(len(base.layers)):
         changes = [(index, d.layers[layer].neurons[index]) for d in donors
                    for index in (0, len(base.layers[layer].neurons) - 1)]
