@@ -110,18 +110,6 @@ def decide(network: Network, logits: np.ndarray) -> np.ndarray:
     return np.argmax(logits, axis=1).astype(np.int64)  # first index wins ties
 
 
-def run_from(network: Network, layer: int, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Continue an emulation at ``layer`` from that layer's input codes ``x``: returns
-    the inputs of every later layer and the output layer's accumulators."""
-    inputs = []
-    for index in range(layer, len(network.layers)):
-        inputs.append(x)
-        acc = accumulate(network.layers[index], x)
-        if index < len(network.layers) - 1:
-            x = activate(network.layers[index], acc)
-    return inputs, acc
-
-
 def predict_codes(network: Network, codes: np.ndarray) -> np.ndarray:
     """Class index per row of input codes."""
     return trace(network, codes).prediction
