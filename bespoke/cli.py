@@ -84,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="demo folder (default build/demo)")
     _add_compile_options(demo)
 
+    sweep = sub.add_parser("sweep", help="compile every combination of a sweep specification "
+                                         "(TOML) in parallel on Dask")
+    sweep.add_argument("spec", type=Path, help="sweep specification (format: README, 'Sweeps')")
+    sweep.add_argument("-o", "--output", type=Path, required=True,
+                       help="sweep folder: jobs/, results.json, results.md, accuracy_area.svg")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run on this existing Dask cluster (default: a local cluster)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="processes of the local cluster (default: one per core)")
+
     sub.add_parser("doctor", help="list every tool the flow runs, its version and status")
 
     rep = sub.add_parser("report", help="re-render report.md and report.html of an output folder")
@@ -144,6 +154,19 @@ def main(argv: list[str] | None = None) -> int:
             rerender(args.outdir)
             print(f"{args.outdir}: report.md and report.html re-rendered")
             return 0
+        if args.command == "sweep":
+            from .sweep import load_spec, run_sweep
+
+            spec = load_spec(args.spec)
+            try:
+                summary = run_sweep(spec, args.output, scheduler=args.scheduler,
+                                    workers=args.workers)
+            except KeyboardInterrupt:
+                print(f"bespoke: interrupted; finished jobs are kept in {args.output}: rerun "
+                      "the sweep to go on", file=sys.stderr)
+                return 130
+            print(summary.text())
+            return 1 if summary.failed else 0
         if args.command == "demo":
             from .demo import prepare_demo
 

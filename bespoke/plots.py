@@ -80,3 +80,28 @@ def grouped_bar_chart(labels: list[str], series: dict[str, list[float]], *, titl
     ax.legend(fontsize=7)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def sweep_pareto_plot(groups: dict[str, tuple[list[tuple[float, float]],
+                                              list[tuple[float, float]]]]) -> str:
+    """Test accuracy (%) against area (cm², log scale) of a sweep's jobs: per dataset, its
+    points and its Pareto front (a step line), all on one axes."""
+    colours = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb",
+               "#222222")
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    for i, (name, (points, front)) in enumerate(sorted(groups.items())):
+        colour = colours[i % len(colours)]
+        ax.scatter(*zip(*points), s=14, color=colour, alpha=0.6)
+        ax.step(*zip(*front), where="post", color=colour, label=name)
+        ax.scatter(*zip(*front), s=22, color=colour)
+    if groups:
+        ax.set_xscale("log")
+        ax.legend(fontsize=7, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no synthesized job yet", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_xlabel("area (cm²)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Sweep: accuracy against area, Pareto front per dataset")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
