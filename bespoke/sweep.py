@@ -87,8 +87,8 @@ OPTIONS: dict[str, OptionSpec] = {
 }
 _SOURCE_KEYS = {
     "model": {"name", "file", "data", "dataset", "label_column", "trust", "options"},
-    "train": {"name", "data", "sklearn", "label_column", "hidden", "activation", "max_iter",
-              "inits", "options"},
+    "train": {"name", "dataset", "data", "sklearn", "label_column", "hidden", "activation",
+              "max_iter", "inits", "options"},
 }
 _TOP_KEYS = {"name", "options", "model", "train"}
 
@@ -256,11 +256,12 @@ def _sources(path: Path, kind: str, entries) -> list[Source]:
                                    f"{a!r} (known: {', '.join(ACTIVATIONS)})")
         max_iter = _int(path, f"{what} max_iter", entry.get("max_iter", 2000))
         inits = _int(path, f"{what} inits", entry.get("inits", 3))
-        base = _str(path, f"{what} name", entry.get("name", bundled or (data.stem if data else "")))
+        dataset = _str(path, f"{what} dataset", entry.get("dataset", bundled or data.stem))
+        base = _str(path, f"{what} name", entry.get("name", dataset))
         for topology, activation in itertools.product(topologies, activations):
             suffix = "x".join(map(str, topology))
             name = f"{base}-{suffix}" + (f"-{activation}" if len(activations) > 1 else "")
-            sources.append(Source(name, base, data, label, sklearn=bundled, hidden=topology,
+            sources.append(Source(name, dataset, data, label, sklearn=bundled, hidden=topology,
                                   activation=activation, max_iter=max_iter, inits=inits,
                                   options=options))
     return sources
