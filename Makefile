@@ -40,6 +40,7 @@ bench: suite
 	$(BIN)/python benchmarks/estimator_calibration.py
 	$(BIN)/python benchmarks/search_throughput.py
 	$(BIN)/python benchmarks/synthesis_quality.py
+	$(BIN)/python benchmarks/sweep_speedup.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info

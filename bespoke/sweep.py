@@ -665,6 +665,18 @@ def _locked(outdir: Path) -> Iterator[None]:
         yield
 
 
+def _ignore_ctrl_c(dask_worker=None) -> None:
+    """Ctrl-C reaches the local workers too (one process group) and would print a
+    traceback in each; the sweep closes them itself.  A Python handler, not SIG_IGN,
+    so the tools a job runs still stop on Ctrl-C."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, lambda signum, frame: None)
+    except ValueError:  # not the worker's main thread: leave it
+        pass
+
+
 @contextmanager
 def local_cluster(workers: int | None = None, *, threads_per_worker: int = 1):
     """A ``LocalCluster`` of ``workers`` processes (default: one per core) on the loopback
@@ -681,6 +693,16 @@ def local_cluster(workers: int | None = None, *, threads_per_worker: int = 1):
                                processes=True, host="127.0.0.1", dashboard_address=None,
                                silence_logs=logging.CRITICAL)
         try:
+            from distributed import Client
+
+            from distributed.diagnostics.plugin import WorkerPlugin
+
+            class CtrlCToTheSweep(WorkerPlugin):
+                def setup(self, worker) -> None:
+                    _ignore_ctrl_c()
+
+            with Client(cluster) as client:  # kept by the scheduler for restarted workers too
+                client.register_plugin(CtrlCToTheSweep(), name="bespoke-ctrl-c")
             yield cluster
         finally:
             cluster.close()
