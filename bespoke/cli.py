@@ -39,6 +39,12 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--search-time", type=float, default=60.0,
                         help="time budget of the search in seconds (default 60); a search that "
                              "finishes within it is reproducible with --seed")
+    search.add_argument("--search-restarts", type=int, default=4,
+                        help="NSGA-II runs from different seeds, run in parallel and merged "
+                             "(default 4)")
+    search.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="run the search's restarts on this Dask cluster (default: the "
+                             "cores of this machine)")
     hw = parser.add_argument_group("synthesis")
     hw.add_argument("--no-synth", dest="synthesize", action="store_false",
                     help="stop after RTL verification (no area, power or timing)")
@@ -182,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                                args.seed, args.random_vectors, args.synthesize, args.liberty,
                                args.yosys, args.formal_max_cells, args.approximate,
                                args.max_accuracy_loss / 100.0, args.search_time,
+                               search_restarts=args.search_restarts, scheduler=args.scheduler,
                                trust_model=getattr(args, "trust_model", False), force=args.force,
                                integer_spec=getattr(args, "integer_spec", None),
                                design_name=getattr(args, "design_name", None))

@@ -56,6 +56,9 @@ class CompileConfig:
     approximate: bool = True
     max_accuracy_loss: float = 0.01  # fraction of validation accuracy the search may give up
     search_time_s: float = 60.0
+    search_restarts: int = 4  # NSGA-II runs from different seeds, in parallel
+    #: a Dask scheduler (tcp://HOST:PORT) the search's restarts run on; None: this machine
+    scheduler: str | None = None
     validation_size: float = 0.25  # fraction of the training split the search validates on
     trust_model: bool = False  # unpickle the model file without restrictions
     force: bool = False  # go on even when the exact design is estimated too large
@@ -106,6 +109,27 @@ def _split(X: np.ndarray, y_index: np.ndarray, test_size: float, seed: int,
     return parts
 
 
+@contextmanager
+def _search_cluster(scheduler: str | None):
+    """With a scheduler address, the search's restarts run as tasks of that Dask cluster
+    (through joblib's Dask backend); without one, on this machine."""
+    if scheduler is None:
+        yield
+        return
+    try:
+        import joblib
+        from distributed import Client
+    except ImportError:
+        raise BespokeError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise BespokeError(f"cannot reach the Dask scheduler at {scheduler}: "
+                           f"{' '.join(str(exc).split())}") from None
+    with client, joblib.parallel_config(backend="dask"):
+        yield
+
+
 def run_compile(config: CompileConfig) -> dict:
     """Compile, verify and report; returns the report. Raises on failed verification."""
     if config.integer_spec is not None:
@@ -117,6 +141,8 @@ def run_compile(config: CompileConfig) -> dict:
                            "use 0 to 100 percentage points")
     if config.search_time_s <= 0:
         raise BespokeError(f"--search-time {config.search_time_s:g} must be positive")
+    if config.search_restarts < 1:
+        raise BespokeError(f"--search-restarts {config.search_restarts} must be 1 or more")
     timer = _Timer()
     with timer.step("ingest"):
         mlp = load_model(config.model, trust=config.trust_model)
@@ -137,10 +163,12 @@ def run_compile(config: CompileConfig) -> dict:
                 len(X_test) + design.network.n_inputs + 2 + config.random_vectors, config.synthesize)
     exact_design, search = design, None
     if config.approximate:
-        with timer.step("search"):
+        with timer.step("search"), _search_cluster(config.scheduler):
             search = approximation_search(
                 design.network, design.codes(X_train), design.codes(X_val), y_val,
-                AreaModel.bundled(), SearchOptions(config.max_accuracy_loss, config.search_time_s),
+                AreaModel.bundled(),
+                SearchOptions(config.max_accuracy_loss, config.search_time_s,
+                              restarts=config.search_restarts),
                 seed=config.seed, train_labels=y_train,
                 progress=lambda line: log.info("[search] %s", line))
             design = replace(design, network=search.chosen.network)

@@ -12,7 +12,9 @@ candidate joins the Pareto front.
 from __future__ import annotations
 
 import logging
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -32,6 +34,17 @@ class SearchOptions:
     max_accuracy_loss: float = 0.01  # fraction below the exact design's validation accuracy
     time_budget_s: float = 60.0
     max_truncation: int = 12
+    #: hardware-aware retraining (:mod:`bespoke.retrain`) whenever the greedy search
+    #: finds no move within the budget, then on; and of the chosen design
+    retrain: bool = False
+    retrain_rounds: int = 12
+    #: independent NSGA-II runs (seeds seed, seed + 1, ...) after the greedy search; their
+    #: fronts are merged, so more restarts never choose a larger design
+    restarts: int = 4
+    #: processes the restarts run on (None: one per core, at most one per restart); inside
+    #: a Dask worker, or under ``joblib.parallel_config(backend="dask")``, they are tasks
+    #: of that cluster instead
+    jobs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -220,8 +233,14 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
                   val_labels: np.ndarray, model: AreaModel,
                   options: SearchOptions = SearchOptions(),
                   progress: Callable[[str], None] | None = None,
-                  train_labels: np.ndarray | None = None) -> SearchResult:
-    """Greedy descent in area within the accuracy budget (see the module docstring).
+                  train_labels: np.ndarray | None = None,
+                  start_from: Network | None = None) -> SearchResult:
+    """Greedy descent in area within the accuracy budget (see the module docstring),
+    from ``start_from`` (a design within the budget; default: ``exact``).
+
+    With ``options.retrain``, a greedy search that finds no move left retrains the
+    current design on the training split (area never growing) and goes on from it if it
+    is still within the budget, up to ``options.retrain_rounds`` times.
 
     The budget holds on the validation split and on the training split (``train_labels``;
     without them, the exact design's own answers), for the loss plus two standard errors
@@ -237,6 +256,12 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     bar = _ProgressBar(progress)
     seen = [base]
     current, steps = base, []
+    if start_from is not None and start_from != exact:
+        (current,) = score.confirm(score([start_from], ["start"]))
+        stats = ax.InputStatistics.measure(start_from, train_codes)
+        score.rebase(start_from)
+        seen.append(current)
+    rounds = 0
     while time.perf_counter() - start < options.time_budget_s:
         networks, names = [], []
         for name, build in _moves(current.network, stats, options):
@@ -259,6 +284,14 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
         order = [c for _, _, c in sorted(ranked, key=lambda r: r[:2], reverse=True)]
         best = next((c for i in range(0, len(order), 8) for c in score.confirm(order[i:i + 8])
                      if score.within(c)), None)
+        if best is None and options.retrain and rounds < options.retrain_rounds \
+                and (not steps or steps[-1] != RETRAINED):
+            rounds += 1
+            best = _retrained(current, score, train_codes, train_labels, model, start, options,
+                              progress)
+            if best is not None:
+                stats = ax.InputStatistics.measure(best.network, train_codes)
+                seen.append(best)
         if best is None:
             break
         current = best
@@ -278,6 +311,31 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
              current.area_um2)
     return SearchResult(base, current, pareto_front(seen), len(seen), seconds, tuple(steps),
                         base.accuracy - options.max_accuracy_loss, budget_hit)
+
+
+#: the step name of a retraining in a search's steps
+RETRAINED = "retrained on the training split"
+
+
+def _retrained(current: Candidate, score: "_Scorer", train_codes: np.ndarray,
+               train_labels: np.ndarray, model: AreaModel, start: float, options: SearchOptions,
+               progress: Callable[[str], None] | None) -> Candidate | None:
+    """``current`` retrained, if that changed it and it stays within the budget."""
+    from .retrain import RetrainOptions, retrain
+
+    left = options.time_budget_s - (time.perf_counter() - start)
+    if left <= 0:
+        return None
+    result = retrain(current.network, train_codes, train_labels, model,
+                     RetrainOptions(time_budget_s=min(left, 10.0)))
+    if result.network == current.network:
+        return None
+    (candidate,) = score.confirm(score([result.network], [RETRAINED]))
+    if progress:
+        progress(f"retrained: training loss {result.loss_before:.4f} -> {result.loss_after:.4f}, "
+                 f"validation accuracy {current.accuracy:.4f} -> {candidate.accuracy:.4f}"
+                 + ("" if score.within(candidate) else " (outside the budget: not kept)"))
+    return candidate if score.within(candidate) else None
 
 
 def write_front(result: SearchResult, folder: Path) -> None:
@@ -480,32 +538,109 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     return tuple(feasible)
 
 
+def _nsga2_front(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
+                 val_labels: np.ndarray, model: AreaModel, options: SearchOptions, seed: int,
+                 train_labels: np.ndarray | None,
+                 progress: Callable[[str], None] | None = None,
+                 ) -> tuple[tuple[Candidate, ...], int, float]:
+    """One restart (a joblib task): its Pareto front (the rest never wins), the number
+    of feasible candidates, and its time."""
+    start = time.perf_counter()
+    feasible = nsga2_search(exact, train_codes, val_codes, val_labels, model, options, seed=seed,
+                            train_labels=train_labels, progress=progress)
+    return pareto_front(list(feasible)), len(feasible), time.perf_counter() - start
+
+
+@contextmanager
+def _restart_backend(jobs: int | None, restarts: int) -> Iterator[tuple[int, str]]:
+    """How many restarts run at once, and where: on a Dask cluster when the caller chose
+    joblib's Dask backend (``bespoke compile --scheduler``); one after another inside a
+    Dask worker (a sweep job: the sweep's parallelism is its jobs, and a seceded job's
+    worker slot would be taken by the next job); else processes of this machine
+    (``jobs``, default one per core)."""
+    from joblib.parallel import get_active_backend
+
+    if type(get_active_backend()[0]).__name__ == "DaskDistributedBackend":
+        yield restarts, "the Dask cluster"
+        return
+    try:
+        from distributed import get_worker
+
+        get_worker()
+        yield 1, "this Dask worker"
+        return
+    except (ImportError, ValueError):
+        pass
+    jobs = max(1, min(restarts, jobs or os.cpu_count() or 1))
+    yield jobs, f"{jobs} process" + ("es" if jobs > 1 else "")
+
+
 def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_labels: np.ndarray,
            model: AreaModel, options: SearchOptions = SearchOptions(), *, seed: int = 0,
            train_labels: np.ndarray | None = None,
            progress: Callable[[str], None] | None = None) -> SearchResult:
-    """The greedy baseline (at most half the time budget), then NSGA-II (the rest); the chosen
-    design is the smallest Pareto candidate of either within the budget on the
-    validation split and on the training split (``train_labels``; without them, the
-    exact design's own answers)."""
+    """The greedy baseline (at most half the time budget), then ``options.restarts``
+    NSGA-II runs in parallel (the rest); the chosen design is the smallest Pareto
+    candidate of any within the budget on the validation split and on the training split
+    (``train_labels``; without them, the exact design's own answers).  The restarts' seeds
+    are fixed, so the result does not depend on where they run."""
     start = time.perf_counter()
     half = replace(options, time_budget_s=options.time_budget_s / 2)
     greedy = greedy_search(exact, train_codes, val_codes, val_labels, model, half, progress,
                            train_labels)
-    rest = replace(options, time_budget_s=max(options.time_budget_s - greedy.seconds, 1.0))
-    nsga_start = time.perf_counter()
-    evolved = nsga2_search(exact, train_codes, val_codes, val_labels, model, rest, seed=seed,
-                           train_labels=train_labels, progress=progress)
-    budget_hit = greedy.budget_hit or time.perf_counter() - nsga_start >= rest.time_budget_s
+    rest = max(options.time_budget_s - greedy.seconds, 1.0)
+    budget_hit = greedy.budget_hit
+    seeds = [seed + i for i in range(max(1, options.restarts))]
+    evolved: list[Candidate] = []
+    feasible = 0
+    with _restart_backend(options.jobs, len(seeds)) as (jobs, where):
+        # restarts that cannot all run at once share the remaining time
+        each = replace(options, time_budget_s=max(rest * min(1.0, jobs / len(seeds)), 1.0))
+        if jobs == 1:
+            if progress and len(seeds) > 1:
+                progress(f"NSGA-II: {len(seeds)} restarts on {where}, one after another")
+            answers = [_nsga2_front(exact, train_codes, val_codes, val_labels, model, each, s,
+                                    train_labels, progress) for s in seeds]
+        else:
+            from joblib import Parallel, delayed
+
+            if progress:
+                progress(f"NSGA-II: {len(seeds)} restarts on {where}")
+            answers = Parallel(n_jobs=jobs)(
+                delayed(_nsga2_front)(exact, train_codes, val_codes, val_labels, model, each, s,
+                                      train_labels) for s in seeds)
+    for (front, count, seconds), s in zip(answers, seeds):
+        budget_hit = budget_hit or seconds >= each.time_budget_s
+        evolved += front
+        feasible += count
+        if progress and len(seeds) > 1:
+            best = min(front, key=lambda c: c.area_um2, default=None)
+            progress(f"NSGA-II seed {s}: {count} feasible candidates"
+                     + (f", smallest {best.area_um2 / 1e8:.3f} cm²" if best else ""))
     if budget_hit:
         log.warning("the search used its whole time budget (%.0f s): the result depends on this "
                     "machine's speed; raise --search-time for a reproducible one",
                     options.time_budget_s)
-    front = pareto_front([*greedy.front, *evolved])
     chosen = min((greedy.chosen, *evolved), key=lambda c: (c.area_um2, -c.accuracy))
     steps = greedy.steps if chosen is greedy.chosen else ("NSGA-II individual",)
+    if chosen is not greedy.chosen:
+        # NSGA-II's choice, polished: a greedy search from it (with retraining whenever it
+        # is stuck, if asked), again while that shrinks it
+        for _ in range(4):
+            left = options.time_budget_s - (time.perf_counter() - start)
+            if left <= 1.0:
+                budget_hit = True
+                break
+            more = greedy_search(exact, train_codes, val_codes, val_labels, model,
+                                 replace(options, time_budget_s=left), progress, train_labels,
+                                 start_from=chosen.network)
+            evolved += more.front
+            if more.chosen.area_um2 >= chosen.area_um2:
+                break
+            chosen, steps = more.chosen, (*steps, *more.steps)
+    front = pareto_front([*greedy.front, *evolved])
     if progress:
         progress(f"chosen: estimated area {chosen.area_um2 / 1e8:.3f} cm², validation accuracy "
                  f"{chosen.accuracy:.4f} (exact {greedy.exact.accuracy:.4f})")
-    return SearchResult(greedy.exact, chosen, front, greedy.evaluations + len(evolved),
+    return SearchResult(greedy.exact, chosen, front, greedy.evaluations + feasible,
                         time.perf_counter() - start, steps, greedy.floor, budget_hit)

@@ -1,4 +1,6 @@
 """The greedy approximation search: within budget, smaller, deterministic, Pareto front."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,21 @@ def test_zero_budget_never_loses_validation_accuracy(problem):
     result = greedy_search(design.network, train, val, y_val, UNIT_COSTS,
                            SearchOptions(max_accuracy_loss=0.0, time_budget_s=30))
     assert result.chosen.accuracy >= result.exact.accuracy
+
+
+def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
+    """Four NSGA-II restarts never choose a larger design than one, and give the same
+    design run one after another or in two processes."""
+    from bespoke.search import search
+
+    design, train, val, y_val = problem
+    options = SearchOptions(max_accuracy_loss=0.02, time_budget_s=120)
+    one = search(design.network, train, val, y_val, UNIT_COSTS, replace(options, restarts=1))
+    serial = search(design.network, train, val, y_val, UNIT_COSTS,
+                    replace(options, restarts=4, jobs=1))
+    parallel = search(design.network, train, val, y_val, UNIT_COSTS,
+                      replace(options, restarts=4, jobs=2))
+    assert serial.chosen.area_um2 <= one.chosen.area_um2
+    assert serial.chosen.network == parallel.chosen.network
+    assert [c.area_um2 for c in serial.front] == [c.area_um2 for c in parallel.front]
+    assert not serial.budget_hit and not parallel.budget_hit

@@ -3,7 +3,9 @@ on purpose, one worker killed mid-job), reruns, determinism and the CLI's errors
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -149,9 +151,10 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
         assert json.loads((folder / "job.json").read_text())["key"] == r.key
         assert (folder / "model.joblib").is_file() and (folder / "top.v").is_file()
         assert r.accuracy["rtl"] == r.accuracy["quantized"] > 0.8
-    assert "approximation" in json.loads(
-        (out / "jobs" / next(r.name for r in good if r.source == "iris-approx-3")
-         / "report.json").read_text())
+    approx = out / "jobs" / next(r.name for r in good if r.source == "iris-approx-3")
+    assert "approximation" in json.loads((approx / "report.json").read_text())
+    # the search's restarts ran in the job's worker: the sweep's parallelism is its jobs
+    assert "4 restarts on this Dask worker" in (approx / "compile.log").read_text()
     table = json.loads((out / "results.json").read_text())
     assert [row["name"] for row in table["results"]] == [r.name for r in summary.results]
     assert table["ok"] == 4 and table["failed"] == 1
@@ -297,3 +300,26 @@ def test_pareto_front_and_plot_are_deterministic():
                for i, (area, acc) in enumerate(points)]
     svg = sweep.accuracy_area_svg(results)
     assert svg == sweep.accuracy_area_svg(results) and "iris" in svg and "wine" in svg
+
+
+def test_compile_runs_search_restarts_on_a_dask_scheduler_with_the_same_result(tmp_path, caplog):
+    """``bespoke compile --scheduler``: the restarts run on the cluster (joblib's Dask
+    backend) and the design is byte-identical to the one searched on this machine."""
+    _inputs(tmp_path)
+    model, X_train, X_test, y_train, y_test = trained("iris", "relu", (3,))
+    import numpy as np
+
+    write_csv(tmp_path / "iris.csv", np.vstack([X_train, X_test]), np.concatenate([y_train, y_test]))
+    common = [str(tmp_path / "iris.joblib"), "--data", str(tmp_path / "iris.csv"), "--no-synth",
+              "--random-vectors", "20", "--search-time", "60"]
+    caplog.set_level(logging.INFO, logger="bespoke")
+    assert main(["compile", *common, "-o", str(tmp_path / "here")]) == 0
+    assert re.search(r"4 restarts on \d+ process", caplog.text)
+    caplog.clear()
+    with sweep.quiet_dask(), sweep.local_cluster(2) as cluster:
+        assert main(["compile", *common, "-o", str(tmp_path / "there"),
+                     "--scheduler", cluster.scheduler_address]) == 0
+    assert "4 restarts on the Dask cluster" in caplog.text
+    assert (tmp_path / "here" / "top.v").read_bytes() == (tmp_path / "there" / "top.v").read_bytes()
+    report = json.loads((tmp_path / "there" / "report.json").read_text())
+    assert report["approximation"]["knobs"]
