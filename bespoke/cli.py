@@ -42,6 +42,10 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--search-restarts", type=int, default=4,
                         help="NSGA-II runs from different seeds, run in parallel and merged "
                              "(default 4)")
+    search.add_argument("--retrain", action="store_true",
+                        help="hardware-aware retraining: when the search is stuck, its best moves "
+                             "beyond the budget are retrained through the integer design on the "
+                             "training split and kept if back within it")
     search.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                         help="run the search's restarts on this Dask cluster (default: the "
                              "cores of this machine)")
@@ -189,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                                args.yosys, args.formal_max_cells, args.approximate,
                                args.max_accuracy_loss / 100.0, args.search_time,
                                search_restarts=args.search_restarts, scheduler=args.scheduler,
+                               retrain=args.retrain,
                                trust_model=getattr(args, "trust_model", False), force=args.force,
                                integer_spec=getattr(args, "integer_spec", None),
                                design_name=getattr(args, "design_name", None))

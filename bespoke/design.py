@@ -57,7 +57,7 @@ class Design:
     def approximate(self, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
                     y_val: np.ndarray, *, max_accuracy_loss: float = 0.01,
                     time_budget_s: float = 60.0, seed: int = 0, restarts: int = 4,
-                    progress: Callable[[str], None] | None = None) -> "Design":
+                    retrain: bool = False, progress: Callable[[str], None] | None = None) -> "Design":
         """The smallest approximate design (by estimated area) whose accuracy stays within
         ``max_accuracy_loss`` (a fraction) of this one's, on the validation data and on
         the training data (loss plus two standard errors; see :mod:`bespoke.search`).
@@ -70,7 +70,8 @@ class Design:
         val_index = align_labels(np.asarray(y_val), self.classes)
         result = search(self.network, self.codes(np.asarray(X_train, float)),
                         self.codes(np.asarray(X_val, float)), val_index, AreaModel.bundled(),
-                        SearchOptions(max_accuracy_loss, time_budget_s, restarts=restarts),
+                        SearchOptions(max_accuracy_loss, time_budget_s, restarts=restarts,
+                                      retrain=retrain),
                         seed=seed,
                         train_labels=train_index, progress=progress)
         return replace(self, network=result.chosen.network, search=result)

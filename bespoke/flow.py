@@ -26,7 +26,7 @@ from .formal import DEFAULT_MAX_CELLS
 from .approximate import describe
 from .estimate import AreaModel
 from .implement import ImplementOptions, implement, measure
-from .search import SearchOptions, SearchResult, write_front
+from .search import RETRAINED, SearchOptions, SearchResult, write_front
 from .search import search as approximation_search
 from .ir import csd_digits
 from .verify import verification_vectors, verify
@@ -57,6 +57,7 @@ class CompileConfig:
     max_accuracy_loss: float = 0.01  # fraction of validation accuracy the search may give up
     search_time_s: float = 60.0
     search_restarts: int = 4  # NSGA-II runs from different seeds, in parallel
+    retrain: bool = False  # hardware-aware retraining inside the search (bespoke.retrain)
     #: a Dask scheduler (tcp://HOST:PORT) the search's restarts run on; None: this machine
     scheduler: str | None = None
     validation_size: float = 0.25  # fraction of the training split the search validates on
@@ -168,7 +169,7 @@ def run_compile(config: CompileConfig) -> dict:
                 design.network, design.codes(X_train), design.codes(X_val), y_val,
                 AreaModel.bundled(),
                 SearchOptions(config.max_accuracy_loss, config.search_time_s,
-                              restarts=config.search_restarts),
+                              restarts=config.search_restarts, retrain=config.retrain),
                 seed=config.seed, train_labels=y_train,
                 progress=lambda line: log.info("[search] %s", line))
             design = replace(design, network=search.chosen.network)
@@ -303,7 +304,10 @@ def _check_size(network, force: bool, n_vectors: int, synthesize: bool) -> None:
 
 def _approximation_report(search: SearchResult, exact: Design) -> dict:
     return {
-        "method": "greedy baseline + NSGA-II (pymoo), smallest estimated area within the budget",
+        "method": "greedy baseline + NSGA-II (pymoo)"
+                  + (" + hardware-aware retraining" if search.retrained else "")
+                  + ", smallest estimated area within the budget",
+        "retrained_steps": sum(step.endswith(RETRAINED) for step in search.steps),
         "evaluations": search.evaluations,
         "time_budget_hit": search.budget_hit,
         "validation_accuracy": {"exact": search.exact.accuracy, "chosen": search.chosen.accuracy},

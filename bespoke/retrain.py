@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from .approximate import _values_with_digits
-from .emulate import accumulate, activate, decide
+from .emulate import accumulate, activate, decide, trace
 from .estimate import AreaModel
 from .ir import ClampActivation, Network, Neuron, ThresholdActivation, _terms, csd_digits
 
@@ -43,6 +43,9 @@ class RetrainOptions:
     passes: int = 3  # sweeps over every neuron
     time_budget_s: float = 20.0
     neighbours: int = 3  # values tried on each side of a weight, in its cheap set
+    #: how much of the target is the teacher's answer (the rest: the labels); a student
+    #: that agrees with its teacher stays within a paired accuracy budget more easily
+    teacher_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -57,25 +60,46 @@ class RetrainResult:
     seconds: float
 
 
-def objective(network: Network, logits: np.ndarray, labels: np.ndarray) -> float:
-    """Mean cross-entropy of the float-equivalent logits the circuit decides on."""
-    return float(np.mean(_losses(network, logits[None], labels)))
-
-
-def _losses(network: Network, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cross-entropy per candidate: ``logits`` is ``(candidates, samples, classes)``."""
+def float_logits(network: Network, logits: np.ndarray) -> np.ndarray:
+    """The float-equivalent of the logits the circuit decides on (any leading axes)."""
     if network.output_relu:
         logits = np.maximum(logits, 0)
     decided = (logits >> network.decision_shift).astype(np.float64)
-    scale = 2.0 ** (network.decision_shift - network.layers[-1].acc_scale_log2)
-    z = decided * scale
-    rows = np.arange(len(labels))
-    if network.output == "sign":  # one logit: class 1 when positive
-        margin = np.where(labels == 1, 1.0, -1.0)[None, :] * z[:, :, 0]
-        return np.logaddexp(0.0, -margin).mean(axis=1)
+    return decided * 2.0 ** (network.decision_shift - network.layers[-1].acc_scale_log2)
+
+
+def targets(network: Network, logits: np.ndarray, labels: np.ndarray,
+            teacher_weight: float) -> np.ndarray:
+    """Target probabilities ``(samples, classes)`` (one column for a sign output): the
+    labels, mixed with ``teacher_weight`` of the probabilities the ``network`` (the
+    teacher, whose ``logits`` these are) gives."""
+    z = float_logits(network, logits)
+    labels = np.asarray(labels)
+    if network.output == "sign":
+        hard = (labels == 1).astype(np.float64)[:, None]
+        soft = 1.0 / (1.0 + np.exp(-z))
+    else:
+        hard = np.zeros(z.shape)
+        hard[np.arange(len(labels)), labels] = 1.0
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        soft = e / e.sum(axis=1, keepdims=True)
+    return (1 - teacher_weight) * hard + teacher_weight * soft
+
+
+def objective(network: Network, logits: np.ndarray, target: np.ndarray) -> float:
+    """Mean cross-entropy against ``target`` probabilities of the float-equivalent
+    logits the circuit decides on."""
+    return float(_losses(network, logits[None], target)[0])
+
+
+def _losses(network: Network, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Cross-entropy per candidate: ``logits`` is ``(candidates, samples, classes)``."""
+    z = float_logits(network, logits)
+    if network.output == "sign":  # one logit: p(class 1) = sigmoid(z)
+        return (np.logaddexp(0.0, z[:, :, 0]) - target[None, :, 0] * z[:, :, 0]).mean(axis=1)
     top = z.max(axis=2, keepdims=True)
-    lse = top[:, :, 0] + np.log(np.exp(z - top).sum(axis=2))
-    return (lse - z[:, rows, labels]).mean(axis=1)
+    log_p = z - top - np.log(np.exp(z - top).sum(axis=2, keepdims=True))
+    return -(target[None] * log_p).sum(axis=2).mean(axis=1)
 
 
 def _contribution(neuron: Neuron, k: int, weight: int, x: np.ndarray) -> np.ndarray:
@@ -116,8 +140,9 @@ def _shifted(neuron: Neuron, delta: int) -> Neuron:
 class _State:
     """The network and every intermediate integer on the training split."""
 
-    def __init__(self, network: Network, codes: np.ndarray, labels: np.ndarray):
-        self.codes, self.labels = np.asarray(codes, np.int64), np.asarray(labels)
+    def __init__(self, network: Network, codes: np.ndarray, labels: np.ndarray,
+                 target: np.ndarray):
+        self.codes, self.labels, self.target = np.asarray(codes, np.int64), labels, target
         self.set(network)
 
     def set(self, network: Network) -> None:
@@ -130,7 +155,7 @@ class _State:
             self.accs.append(acc)
             if li < len(network.layers) - 1:
                 x = activate(layer, acc)
-        self.loss = objective(network, self.accs[-1], self.labels)
+        self.loss = objective(network, self.accs[-1], self.target)
 
     def logits_with(self, li: int, j: int, accs: np.ndarray) -> np.ndarray:
         """Logits ``(candidates, samples, classes)`` when neuron ``j`` of layer ``li`` has
@@ -163,6 +188,11 @@ class _State:
         return np.stack(out)
 
 
+def accumulate_all(network: Network, codes: np.ndarray) -> np.ndarray:
+    """The output layer's accumulators (the logits)."""
+    return trace(network, codes).accumulators[-1]
+
+
 def _replace_neuron(network: Network, li: int, j: int, neuron: Neuron) -> Network:
     layers = list(network.layers)
     neurons = list(layers[li].neurons)
@@ -173,11 +203,18 @@ def _replace_neuron(network: Network, li: int, j: int, neuron: Neuron) -> Networ
 
 def retrain(network: Network, train_codes: np.ndarray, train_labels: np.ndarray,
             model: AreaModel, options: RetrainOptions = RetrainOptions(),
-            progress: Callable[[str], None] | None = None) -> RetrainResult:
+            progress: Callable[[str], None] | None = None,
+            teacher: Network | None = None) -> RetrainResult:
     """Coordinate descent on the training objective, never growing the estimated area
-    (see the module docstring).  Deterministic: neurons and values in a fixed order."""
+    (see the module docstring); the target mixes the labels with the answers of
+    ``teacher`` (default: ``network`` as it was).  Deterministic: neurons and values in
+    a fixed order."""
     start = time.perf_counter()
-    state = _State(network, train_codes, train_labels)
+    train_codes, train_labels = np.asarray(train_codes, np.int64), np.asarray(train_labels)
+    teacher = network if teacher is None else teacher
+    target = targets(teacher, accumulate_all(teacher, train_codes), train_labels,
+                     options.teacher_weight)
+    state = _State(network, train_codes, train_labels, target)
     loss_before = state.loss
     accuracy_before = float(np.mean(decide(network, state.accs[-1]) == state.labels))
     area = model.area_um2(network)
@@ -231,7 +268,7 @@ def _try(state: _State, li: int, j: int, candidates: list[Neuron], accs: np.ndar
          model: AreaModel, area: float) -> int:
     """Adopt the candidate neuron with the lowest objective, if it beats the current one
     and the network stays valid and no larger."""
-    losses = _losses(state.network, state.logits_with(li, j, accs), state.labels)
+    losses = _losses(state.network, state.logits_with(li, j, accs), state.target)
     for c in np.argsort(losses, kind="stable"):
         if losses[c] >= state.loss - 1e-12:
             return 0

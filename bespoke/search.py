@@ -37,7 +37,8 @@ class SearchOptions:
     #: hardware-aware retraining (:mod:`bespoke.retrain`) whenever the greedy search
     #: finds no move within the budget, then on; and of the chosen design
     retrain: bool = False
-    retrain_rounds: int = 12
+    retrain_rounds: int = 20  # times a greedy search that is stuck retrains
+    retrain_tries: int = 6  # moves beyond the budget retrained each time
     #: independent NSGA-II runs (seeds seed, seed + 1, ...) after the greedy search; their
     #: fronts are merged, so more restarts never choose a larger design
     restarts: int = 4
@@ -70,6 +71,7 @@ class SearchResult:
     floor: float  # the exact validation accuracy minus the budget (the plots' budget line)
     #: the time budget cut the search short: the result then depends on the machine's speed
     budget_hit: bool = False
+    retrained: bool = False  # the search could retrain (SearchOptions.retrain)
 
 
 class _ProgressBar:
@@ -150,7 +152,7 @@ class _Scorer:
                  model: AreaModel, budget: float):
         self.splits = ((np.asarray(val_codes, np.int64), np.asarray(val_labels)),
                        (np.asarray(train_codes, np.int64), np.asarray(train_labels)))
-        self.model, self.budget = model, budget
+        self.model, self.budget, self.exact = model, budget, exact
         self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
         self.rebase(exact)
 
@@ -272,26 +274,31 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
             if network is not None:
                 networks.append(network)
                 names.append(name)
-        ranked = []
+        ranked, beyond = [], []
         for candidate in score(networks, names):
             seen.append(candidate)
             saved = current.area_um2 - candidate.area_um2
-            if score.within(candidate) and saved > 0:
+            if saved > 0:
                 lost = max(current.accuracy - candidate.accuracy, 0.0)
-                ranked.append((saved / (lost + epsilon), -len(ranked), candidate))
+                (ranked if score.within(candidate) else beyond).append(
+                    (saved / (lost + epsilon), -len(ranked) - len(beyond), candidate))
         # the move that saves the most area per point lost and also passes the second check
         # (checked a few at a time, best first)
         order = [c for _, _, c in sorted(ranked, key=lambda r: r[:2], reverse=True)]
         best = next((c for i in range(0, len(order), 8) for c in score.confirm(order[i:i + 8])
                      if score.within(c)), None)
-        if best is None and options.retrain and rounds < options.retrain_rounds \
-                and (not steps or steps[-1] != RETRAINED):
+        if best is None and options.retrain and rounds < options.retrain_rounds:
+            # hardware-aware retraining: the best moves beyond the budget, each retrained
+            # on the training split, the first back within the budget taken
             rounds += 1
-            best = _retrained(current, score, train_codes, train_labels, model, start, options,
-                              progress)
-            if best is not None:
-                stats = ax.InputStatistics.measure(best.network, train_codes)
-                seen.append(best)
+            for _, _, candidate in sorted(beyond, key=lambda r: r[:2],
+                                          reverse=True)[:options.retrain_tries]:
+                best = _retrained(candidate, score, train_codes, train_labels, model, start,
+                                  options, progress)
+                if best is not None:
+                    stats = ax.InputStatistics.measure(best.network, train_codes)
+                    seen.append(best)
+                    break
         if best is None:
             break
         current = best
@@ -310,31 +317,32 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
              len(seen), seconds, len(seen) / max(seconds, 1e-9), len(steps), base.area_um2,
              current.area_um2)
     return SearchResult(base, current, pareto_front(seen), len(seen), seconds, tuple(steps),
-                        base.accuracy - options.max_accuracy_loss, budget_hit)
+                        base.accuracy - options.max_accuracy_loss, budget_hit, options.retrain)
 
 
-#: the step name of a retraining in a search's steps
-RETRAINED = "retrained on the training split"
+#: ends the name of a step that was retrained
+RETRAINED = "retrained"
 
 
 def _retrained(current: Candidate, score: "_Scorer", train_codes: np.ndarray,
                train_labels: np.ndarray, model: AreaModel, start: float, options: SearchOptions,
                progress: Callable[[str], None] | None) -> Candidate | None:
-    """``current`` retrained, if that changed it and it stays within the budget."""
+    """``current`` retrained, if that changed it and brings it within the budget."""
     from .retrain import RetrainOptions, retrain
 
     left = options.time_budget_s - (time.perf_counter() - start)
     if left <= 0:
         return None
     result = retrain(current.network, train_codes, train_labels, model,
-                     RetrainOptions(time_budget_s=min(left, 10.0)))
+                     RetrainOptions(passes=2, time_budget_s=min(left, 5.0)), teacher=score.exact)
     if result.network == current.network:
         return None
-    (candidate,) = score.confirm(score([result.network], [RETRAINED]))
-    if progress:
-        progress(f"retrained: training loss {result.loss_before:.4f} -> {result.loss_after:.4f}, "
-                 f"validation accuracy {current.accuracy:.4f} -> {candidate.accuracy:.4f}"
-                 + ("" if score.within(candidate) else " (outside the budget: not kept)"))
+    (candidate,) = score.confirm(score([result.network], [f"{current.move}, {RETRAINED}"]))
+    log.debug("%s, retrained: training loss %.4f -> %.4f, validation accuracy %.4f -> %.4f, "
+              "training accuracy %.4f -> %.4f, bound %.4f%s", current.move, result.loss_before,
+              result.loss_after, current.accuracy, candidate.accuracy, result.accuracy_before,
+              result.accuracy_after, candidate.loss_bound,
+              "" if score.within(candidate) else " (beyond the budget)")
     return candidate if score.within(candidate) else None
 
 
@@ -643,4 +651,5 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
         progress(f"chosen: estimated area {chosen.area_um2 / 1e8:.3f} cm², validation accuracy "
                  f"{chosen.accuracy:.4f} (exact {greedy.exact.accuracy:.4f})")
     return SearchResult(greedy.exact, chosen, front, greedy.evaluations + feasible,
-                        time.perf_counter() - start, steps, greedy.floor, budget_hit)
+                        time.perf_counter() - start, steps, greedy.floor, budget_hit,
+                        options.retrain)
