@@ -13,9 +13,13 @@ for each neuron in turn it tries
   has now (so no more adders), or pruned to zero,
 
 and keeps the single change that lowers the training objective most, if the estimated
-area does not grow.  The objective is the cross-entropy of the float-equivalent logits
-(``acc * 2**-acc_scale_log2``, the scale quantization gave the output layer): smooth
-where accuracy is flat, and the loss scikit-learn minimized when it trained the model.
+area does not grow.  The objective is the search's own budget rule on the training
+split: the accuracy lost against a reference design (the exact one) plus two standard
+errors of that loss, paired by sample (``lost - won + 2 sqrt(lost + won)``, over the
+samples count), plus a small multiple of the cross-entropy of the float-equivalent
+logits (``acc * 2**-acc_scale_log2``, the scale quantization gave the output layer) so
+that moves that change no decision still count.  The validation split never enters it:
+it stays the search's independent check.
 
 A change to one connection alters only that connection's partial products, so a
 candidate is scored by swapping one column's contribution, and a hidden neuron's change
@@ -43,15 +47,14 @@ class RetrainOptions:
     passes: int = 3  # sweeps over every neuron
     time_budget_s: float = 20.0
     neighbours: int = 3  # values tried on each side of a weight, in its cheap set
-    #: how much of the target is the teacher's answer (the rest: the labels); a student
-    #: that agrees with its teacher stays within a paired accuracy budget more easily
-    teacher_weight: float = 1.0
+    #: weight of the cross-entropy (nats per sample) beside the paired loss bound
+    cross_entropy_weight: float = 0.01
 
 
 @dataclass(frozen=True)
 class RetrainResult:
     network: Network
-    loss_before: float  # training objective (cross-entropy, nats per sample)
+    loss_before: float  # training objective (see the module docstring)
     loss_after: float
     accuracy_before: float  # on the training split
     accuracy_after: float
@@ -68,38 +71,32 @@ def float_logits(network: Network, logits: np.ndarray) -> np.ndarray:
     return decided * 2.0 ** (network.decision_shift - network.layers[-1].acc_scale_log2)
 
 
-def targets(network: Network, logits: np.ndarray, labels: np.ndarray,
-            teacher_weight: float) -> np.ndarray:
-    """Target probabilities ``(samples, classes)`` (one column for a sign output): the
-    labels, mixed with ``teacher_weight`` of the probabilities the ``network`` (the
-    teacher, whose ``logits`` these are) gives."""
-    z = float_logits(network, logits)
-    labels = np.asarray(labels)
-    if network.output == "sign":
-        hard = (labels == 1).astype(np.float64)[:, None]
-        soft = 1.0 / (1.0 + np.exp(-z))
-    else:
-        hard = np.zeros(z.shape)
-        hard[np.arange(len(labels)), labels] = 1.0
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        soft = e / e.sum(axis=1, keepdims=True)
-    return (1 - teacher_weight) * hard + teacher_weight * soft
+@dataclass(frozen=True)
+class Objective:
+    """The training split's labels, and which samples the reference design gets right."""
 
+    labels: np.ndarray
+    reference_right: np.ndarray
+    cross_entropy_weight: float
 
-def objective(network: Network, logits: np.ndarray, target: np.ndarray) -> float:
-    """Mean cross-entropy against ``target`` probabilities of the float-equivalent
-    logits the circuit decides on."""
-    return float(_losses(network, logits[None], target)[0])
-
-
-def _losses(network: Network, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Cross-entropy per candidate: ``logits`` is ``(candidates, samples, classes)``."""
-    z = float_logits(network, logits)
-    if network.output == "sign":  # one logit: p(class 1) = sigmoid(z)
-        return (np.logaddexp(0.0, z[:, :, 0]) - target[None, :, 0] * z[:, :, 0]).mean(axis=1)
-    top = z.max(axis=2, keepdims=True)
-    log_p = z - top - np.log(np.exp(z - top).sum(axis=2, keepdims=True))
-    return -(target[None] * log_p).sum(axis=2).mean(axis=1)
+    def __call__(self, network: Network, logits: np.ndarray) -> np.ndarray:
+        """The objective of each candidate: ``logits`` is ``(candidates, samples,
+        outputs)``, the output layer's accumulators."""
+        z = float_logits(network, logits)
+        n = len(self.labels)
+        if network.output == "sign":  # one logit: class 1 when positive
+            right = (z[:, :, 0] > 0) == (self.labels == 1)[None, :]
+            positive = (self.labels == 1)[None, :]
+            cross_entropy = np.logaddexp(0.0, np.where(positive, -z[:, :, 0], z[:, :, 0]))
+        else:  # the first of equal logits wins, as in the circuit
+            right = z.argmax(axis=2) == self.labels[None, :]
+            top = z.max(axis=2, keepdims=True)
+            log_p = z - top - np.log(np.exp(z - top).sum(axis=2, keepdims=True))
+            cross_entropy = -log_p[:, np.arange(n), self.labels]
+        lost = np.count_nonzero(self.reference_right[None, :] & ~right, axis=1)
+        won = np.count_nonzero(~self.reference_right[None, :] & right, axis=1)
+        return ((lost - won + 2 * np.sqrt(lost + won)) / n
+                + self.cross_entropy_weight * cross_entropy.mean(axis=1))
 
 
 def _contribution(neuron: Neuron, k: int, weight: int, x: np.ndarray) -> np.ndarray:
@@ -140,9 +137,9 @@ def _shifted(neuron: Neuron, delta: int) -> Neuron:
 class _State:
     """The network and every intermediate integer on the training split."""
 
-    def __init__(self, network: Network, codes: np.ndarray, labels: np.ndarray,
-                 target: np.ndarray):
-        self.codes, self.labels, self.target = np.asarray(codes, np.int64), labels, target
+    def __init__(self, network: Network, codes: np.ndarray, objective: Objective):
+        self.codes, self.objective = np.asarray(codes, np.int64), objective
+        self.labels = objective.labels
         self.set(network)
 
     def set(self, network: Network) -> None:
@@ -155,7 +152,7 @@ class _State:
             self.accs.append(acc)
             if li < len(network.layers) - 1:
                 x = activate(layer, acc)
-        self.loss = objective(network, self.accs[-1], self.target)
+        self.loss = float(self.objective(network, self.accs[-1][None])[0])
 
     def logits_with(self, li: int, j: int, accs: np.ndarray) -> np.ndarray:
         """Logits ``(candidates, samples, classes)`` when neuron ``j`` of layer ``li`` has
@@ -188,11 +185,6 @@ class _State:
         return np.stack(out)
 
 
-def accumulate_all(network: Network, codes: np.ndarray) -> np.ndarray:
-    """The output layer's accumulators (the logits)."""
-    return trace(network, codes).accumulators[-1]
-
-
 def _replace_neuron(network: Network, li: int, j: int, neuron: Neuron) -> Network:
     layers = list(network.layers)
     neurons = list(layers[li].neurons)
@@ -204,17 +196,16 @@ def _replace_neuron(network: Network, li: int, j: int, neuron: Neuron) -> Networ
 def retrain(network: Network, train_codes: np.ndarray, train_labels: np.ndarray,
             model: AreaModel, options: RetrainOptions = RetrainOptions(),
             progress: Callable[[str], None] | None = None,
-            teacher: Network | None = None) -> RetrainResult:
-    """Coordinate descent on the training objective, never growing the estimated area
-    (see the module docstring); the target mixes the labels with the answers of
-    ``teacher`` (default: ``network`` as it was).  Deterministic: neurons and values in
-    a fixed order."""
+            reference: Network | None = None) -> RetrainResult:
+    """Coordinate descent on the training objective against ``reference`` (default:
+    ``network`` as it was), never growing the estimated area (see the module docstring).
+    Deterministic: neurons and values in a fixed order."""
     start = time.perf_counter()
     train_codes, train_labels = np.asarray(train_codes, np.int64), np.asarray(train_labels)
-    teacher = network if teacher is None else teacher
-    target = targets(teacher, accumulate_all(teacher, train_codes), train_labels,
-                     options.teacher_weight)
-    state = _State(network, train_codes, train_labels, target)
+    reference = network if reference is None else reference
+    reference_right = trace(reference, train_codes).prediction == train_labels
+    state = _State(network, train_codes,
+                   Objective(train_labels, reference_right, options.cross_entropy_weight))
     loss_before = state.loss
     accuracy_before = float(np.mean(decide(network, state.accs[-1]) == state.labels))
     area = model.area_um2(network)
@@ -268,7 +259,7 @@ def _try(state: _State, li: int, j: int, candidates: list[Neuron], accs: np.ndar
          model: AreaModel, area: float) -> int:
     """Adopt the candidate neuron with the lowest objective, if it beats the current one
     and the network stays valid and no larger."""
-    losses = _losses(state.network, state.logits_with(li, j, accs), state.target)
+    losses = state.objective(state.network, state.logits_with(li, j, accs))
     for c in np.argsort(losses, kind="stable"):
         if losses[c] >= state.loss - 1e-12:
             return 0

@@ -334,7 +334,7 @@ def _retrained(current: Candidate, score: "_Scorer", train_codes: np.ndarray,
     if left <= 0:
         return None
     result = retrain(current.network, train_codes, train_labels, model,
-                     RetrainOptions(passes=2, time_budget_s=min(left, 5.0)), teacher=score.exact)
+                     RetrainOptions(passes=2, time_budget_s=min(left, 5.0)), reference=score.exact)
     if result.network == current.network:
         return None
     (candidate,) = score.confirm(score([result.network], [f"{current.move}, {RETRAINED}"]))

@@ -30,8 +30,8 @@ def test_one_neuron_scoring_equals_the_emulator(seed, activation):
     truncation, comparator banks and a second hidden layer included)."""
     network = random_network(seed, activation=activation, sizes=(5, 4, 3, 3))
     codes = _codes(network)
-    state = rt._State(network, codes, np.zeros(len(codes), np.int64),
-                      np.full((len(codes), 3), 1 / 3))
+    labels = np.zeros(len(codes), np.int64)
+    state = rt._State(network, codes, rt.Objective(labels, labels == 0, 0.01))
     rng = np.random.default_rng(seed)
     for li in range(len(network.layers)):
         j = int(rng.integers(len(network.layers[li].neurons)))
@@ -71,7 +71,7 @@ def test_retraining_lowers_the_objective_without_growing_the_design(iris):
     design, X_train, y_train, _ = iris
     codes, labels = design.codes(X_train), y_train
     before = design.network
-    result = rt.retrain(before, codes, labels, UNIT_COSTS, rt.RetrainOptions(teacher_weight=0.0))
+    result = rt.retrain(before, codes, labels, UNIT_COSTS)
     after = result.network
     assert result.changes > 0 and result.loss_after < result.loss_before
     assert UNIT_COSTS.area_um2(after) <= UNIT_COSTS.area_um2(before)
@@ -80,11 +80,33 @@ def test_retraining_lowers_the_objective_without_growing_the_design(iris):
             for w_old, w_new in zip(old.weights, new.weights):
                 assert len(csd_digits(w_new)) <= len(csd_digits(w_old))
                 assert w_old or not w_new  # a pruned connection stays pruned
-    # the reported loss is the objective of the returned network, recomputed
-    target = rt.targets(before, trace(before, codes).accumulators[-1], labels, 0.0)
-    assert rt.objective(after, trace(after, codes).accumulators[-1], target) == result.loss_after
-    again = rt.retrain(before, codes, labels, UNIT_COSTS, rt.RetrainOptions(teacher_weight=0.0))
+    # the reported loss is the objective of the returned network, recomputed from scratch
+    reference_right = trace(before, codes).prediction == labels
+    objective = rt.Objective(labels, reference_right, rt.RetrainOptions().cross_entropy_weight)
+    assert objective(after, trace(after, codes).accumulators[-1][None])[0] == \
+        pytest.approx(result.loss_after, abs=1e-12)
+    assert result.accuracy_after >= result.accuracy_before
+    again = rt.retrain(before, codes, labels, UNIT_COSTS)
     assert again.network == after  # deterministic
+
+
+def test_objective_is_the_paired_bound_plus_cross_entropy():
+    """Against a reference that is right on half the samples: a candidate right on every
+    sample has lost 0 and won half; the cross-entropy term follows the logits' scale."""
+    from bespoke.ir import Layer, Network, Neuron
+
+    network = Network(2, (Layer((Neuron((1, 0), 0, None), Neuron((0, 1), 0, None))),),
+                      "argmax", 2)
+    labels = np.array([0, 0, 1, 1])
+    reference_right = np.array([True, False, True, False])
+    logits = np.array([[[4, 0], [4, 0], [0, 4], [0, 4]]])  # all right
+    objective = rt.Objective(labels, reference_right, 0.0)
+    assert objective(network, logits)[0] == pytest.approx((0 - 2 + 2 * np.sqrt(2)) / 4)
+    wrong = logits[:, :, ::-1].copy()  # all wrong: lost the reference's two
+    assert objective(network, wrong)[0] == pytest.approx((2 + 2 * np.sqrt(2)) / 4)
+    with_ce = rt.Objective(labels, reference_right, 1.0)
+    assert with_ce(network, logits)[0] == pytest.approx(
+        objective(network, logits)[0] + np.log1p(np.exp(-4.0)))
 
 
 def test_greedy_search_with_retraining_never_ends_larger(iris):
