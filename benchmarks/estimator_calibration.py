@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/estimator_calibration.py [--datasets ../shared/datasets]
 
-Builds varied designs (exact and randomly approximated MLPs of several datasets,
-activations and bit widths), synthesizes each with Yosys on the bundled EGFET library,
+Builds varied designs (exact, randomly approximated and searched MLPs of several
+datasets, activations and bit widths: the searched ones are where the approximation
+search takes the estimator, down to neurons with no adder left), synthesizes each with Yosys on the bundled EGFET library,
 fits one cost per estimator feature on half of them and measures the rank correlation
 and the error on the other half, then refits on all and writes:
 
@@ -32,11 +33,12 @@ from sklearn.preprocessing import MinMaxScaler
 
 import bespoke
 from bespoke import approximate as ax
-from bespoke.data import read_csv
+from bespoke.data import align_labels, read_csv
 from bespoke.estimate import FEATURES, AreaModel, features
 from bespoke.ir import Network
 from bespoke.lower import to_verilog
 from bespoke.pdk import bundled_liberty
+from bespoke.search import SearchOptions, greedy_search
 from bespoke.synth import synthesize
 
 HERE = Path(__file__).resolve().parent
@@ -93,6 +95,15 @@ def build_designs(shared: Path, per_model: int, seed: int):
             for i in range(per_model):
                 yield (f"{name}-{activation}{hidden[0]}-approx{i}",
                        random_approximation(design.network, stats, rng))
+            X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.25,
+                                                          random_state=seed, stratify=y_train)
+            for budget in (0.01, 0.05):
+                found = greedy_search(
+                    design.network, design.codes(X_fit), design.codes(X_val),
+                    align_labels(y_val, design.classes), AreaModel.bundled(),
+                    SearchOptions(max_accuracy_loss=budget, time_budget_s=20, retrain=True),
+                    train_labels=align_labels(y_fit, design.classes))
+                yield f"{name}-{activation}{hidden[0]}-searched{budget:g}", found.chosen.network
 
 
 def main() -> int:
@@ -153,7 +164,7 @@ def main() -> int:
         "",
         "Produced by `benchmarks/estimator_calibration.py`; do not edit by hand.",
         "",
-        f"{len(rows)} designs (exact and randomly approximated MLPs), synthesized with Yosys + ABC",
+        f"{len(rows)} designs (exact, randomly approximated and searched MLPs), synthesized with Yosys + ABC",
         "on the bundled EGFET library. Costs fitted on half of them, checked on the other half:",
         "",
         "| held-out designs | Spearman rank correlation | median error | max error |",
