@@ -298,6 +298,10 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
                 if best is not None:
                     stats = ax.InputStatistics.measure(best.network, train_codes)
                     seen.append(best)
+                    if progress:
+                        progress(f"retrained: {best.move}: estimated area "
+                                 f"{best.area_um2 / 1e8:.2f} cm², validation accuracy "
+                                 f"{best.accuracy:.4f}")
                     break
         if best is None:
             break
