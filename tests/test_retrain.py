@@ -124,3 +124,21 @@ def test_greedy_search_with_retraining_never_ends_larger(iris):
     assert retrained.chosen.loss_bound <= options.max_accuracy_loss + 1e-12
     assert retrained.retrained and not plain.retrained
     assert all(step.endswith(RETRAINED) or "retrained" not in step for step in retrained.steps)
+
+
+def test_retraining_a_binary_classifier_with_one_sign_output():
+    """A binary design decides on one logit's sign: the objective follows that rule."""
+    model, X_train, X_test, y_train, y_test = trained("cancer", "relu", (3,))
+    design = bespoke.compile(model, X_train, y_train)
+    assert design.network.output == "sign"
+    codes = design.codes(X_train)
+    result = rt.retrain(design.network, codes, y_train, UNIT_COSTS,
+                        rt.RetrainOptions(passes=1))
+    assert result.loss_after <= result.loss_before
+    assert UNIT_COSTS.area_um2(result.network) <= UNIT_COSTS.area_um2(design.network)
+    reference_right = trace(design.network, codes).prediction == y_train
+    objective = rt.Objective(y_train, reference_right, rt.RetrainOptions().cross_entropy_weight)
+    logits = trace(result.network, codes).accumulators[-1][None]
+    assert objective(result.network, logits)[0] == pytest.approx(result.loss_after, abs=1e-12)
+    right = trace(result.network, codes).prediction == y_train
+    assert result.accuracy_after == pytest.approx(right.mean())
