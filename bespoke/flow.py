@@ -117,17 +117,11 @@ def _search_cluster(scheduler: str | None):
     if scheduler is None:
         yield
         return
-    try:
-        import joblib
-        from distributed import Client
-    except ImportError:
-        raise BespokeError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
-    try:
-        client = Client(scheduler, timeout="20s")
-    except OSError as exc:
-        raise BespokeError(f"cannot reach the Dask scheduler at {scheduler}: "
-                           f"{' '.join(str(exc).split())}") from None
-    with client, joblib.parallel_config(backend="dask"):
+    import joblib
+
+    from .sweep import connect
+
+    with connect(scheduler), joblib.parallel_config(backend="dask"):
         yield
 
 

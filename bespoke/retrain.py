@@ -34,7 +34,7 @@ from typing import Callable
 
 import numpy as np
 
-from .approximate import _values_with_digits
+from .approximate import _replace_neuron, _values_with_digits
 from .emulate import accumulate, activate, decide, trace
 from .estimate import AreaModel
 from .ir import ClampActivation, Network, Neuron, ThresholdActivation, _terms, csd_digits
@@ -183,14 +183,6 @@ class _State:
                 x = activate(layer, a) if layer is not network.layers[-1] else a
             out.append(x)
         return np.stack(out)
-
-
-def _replace_neuron(network: Network, li: int, j: int, neuron: Neuron) -> Network:
-    layers = list(network.layers)
-    neurons = list(layers[li].neurons)
-    neurons[j] = neuron
-    layers[li] = replace(layers[li], neurons=tuple(neurons))
-    return replace(network, layers=tuple(layers))
 
 
 def retrain(network: Network, train_codes: np.ndarray, train_labels: np.ndarray,

@@ -39,6 +39,7 @@ from typing import Any, Iterator
 
 from . import __version__
 from .errors import BespokeError
+from .flow import _replace
 
 log = logging.getLogger(__name__)
 
@@ -727,6 +728,21 @@ def quiet_dask(level: int = logging.CRITICAL) -> Iterator[None]:
             logger.setLevel(old)
 
 
+def connect(scheduler: str):
+    """A Dask client of the scheduler at ``scheduler`` (``tcp://HOST:PORT``); a one-line
+    error when Dask is missing or the scheduler does not answer in 20 s."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BespokeError("a Dask scheduler needs Dask: pip install 'dask[distributed]'") \
+            from None
+    try:
+        return Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise BespokeError(f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}") \
+            from None
+
+
 @contextmanager
 def _client(scheduler: str | None, workers: int | None):
     from distributed import Client
@@ -735,12 +751,7 @@ def _client(scheduler: str | None, workers: int | None):
         with local_cluster(workers) as cluster, Client(cluster) as client:
             yield client
         return
-    try:
-        client = Client(scheduler, timeout="20s")
-    except OSError as exc:
-        raise BespokeError(f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}") \
-            from None
-    with client:
+    with connect(scheduler) as client:
         yield client
 
 
@@ -816,14 +827,7 @@ def _store(outdir: Path, job: Job, outcome: Outcome, attempt: int, errors: list[
                   "seconds": round(outcome.seconds, 3), "tool_versions": versions}
         (staging / JOB_RECORD).write_text(json.dumps(record, indent=1) + "\n")
         staging.chmod(0o755)
-        final = jobs / job.name
-        old = None
-        if final.exists():
-            old = final.with_name(f".{job.name}.old-{os.getpid()}")
-            final.rename(old)
-        staging.rename(final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _replace(staging, jobs / job.name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -80,6 +80,7 @@ BAD_INPUTS = [
     ("good.pkl", "iris.csv", ["--test-size", "1.5"], "--test-size 1.5 is out of range"),
     ("good.pkl", "iris.csv", ["--approximate", "--max-accuracy-loss", "500"], "out of range"),
     ("good.pkl", "iris.csv", ["--approximate", "--search-time", "0"], "must be positive"),
+    ("good.pkl", "iris.csv", ["--search-restarts", "0"], "--search-restarts 0 must be 1 or more"),
     (None, None, ["--integer-spec", "spec.json"], "'layers' must be a non-empty list"),
 ]
 
