@@ -149,6 +149,18 @@ def narrowed(neuron: Neuron) -> Neuron | None:
     return None
 
 
+def saturated(neuron: Neuron) -> Neuron | None:
+    """A hidden neuron whose activation saturates one level lower: a clamp keeps its
+    scale and loses its top code bit (the ReLU saturation point halves), a comparator
+    bank loses its highest threshold.  None when impossible."""
+    act = neuron.activation
+    if isinstance(act, ClampActivation) and act.bits > 1:
+        return replace(neuron, activation=ClampActivation(act.shift, act.bits - 1))
+    if isinstance(act, ThresholdActivation) and len(act.thresholds) > 1:
+        return replace(neuron, activation=ThresholdActivation(act.thresholds[:-1]))
+    return None
+
+
 def doubled(neuron: Neuron, times: int = 1) -> Neuron:
     """Weights times ``2**times`` for inputs that lost ``times`` low bits; a truncation
     moves up with them, so that it drops the same input bits as before."""
@@ -213,6 +225,31 @@ def reduce_activation_bits(network: Network, layer: int) -> Network | None:
     layers = list(network.layers)
     layers[layer] = replace(layers[layer], neurons=tuple(narrower))
     layers[layer + 1] = replace(following, neurons=tuple(doubled(n) for n in following.neurons))
+    return replace(network, layers=tuple(layers))
+
+
+def saturate_neuron(network: Network, layer: int, index: int) -> Network | None:
+    """One hidden neuron's activation saturating one level lower (:func:`saturated`)."""
+    if layer >= len(network.layers) - 1:
+        return None
+    lower = saturated(network.layers[layer].neurons[index])
+    return None if lower is None else _replace_neuron(network, layer, index, lower)
+
+
+def narrow_neuron(network: Network, layer: int, index: int) -> Network | None:
+    """One hidden neuron's activation code one bit narrower, the next layer's weights on
+    it doubled (per neuron what :func:`reduce_activation_bits` does per layer)."""
+    if layer >= len(network.layers) - 1:
+        return None
+    narrower = narrowed(network.layers[layer].neurons[index])
+    if narrower is None:
+        return None
+    following = network.layers[layer + 1]
+    neurons = tuple(replace(n, weights=n.weights[:index] + (n.weights[index] << 1,)
+                            + n.weights[index + 1:]) for n in following.neurons)
+    network = _replace_neuron(network, layer, index, narrower)
+    layers = list(network.layers)
+    layers[layer + 1] = replace(following, neurons=neurons)
     return replace(network, layers=tuple(layers))
 
 

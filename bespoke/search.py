@@ -124,6 +124,11 @@ def _moves(network: Network, stats: ax.InputStatistics,
             if neuron.truncation < options.max_truncation:
                 yield (f"l{li}_n{ni} drops {neuron.truncation + 1} low columns",
                        lambda li=li, ni=ni, c=neuron.truncation + 1: ax.truncate(network, stats, li, ni, c))
+            if li < len(network.layers) - 1 and any(neuron.weights):
+                yield (f"l{li}_n{ni} saturates one level lower",
+                       lambda li=li, ni=ni: ax.saturate_neuron(network, li, ni))
+                yield (f"l{li}_n{ni} activation one bit narrower",
+                       lambda li=li, ni=ni: ax.narrow_neuron(network, li, ni))
     first = network.layers[0].neurons[0]
     for k in range(network.n_inputs):
         if any(n.weights[k] for n in network.layers[0].neurons):
@@ -373,17 +378,20 @@ def write_front(result: SearchResult, folder: Path) -> None:
 
 # --- NSGA-II ------------------------------------------------------------------------------
 
-#: Gene choices: weight pruning quantiles, signed-digit limits (0: none), column truncations.
+#: Gene choices: weight pruning quantiles, signed-digit limits (0: none), column truncations,
+#: saturation levels.
 PRUNE_QUANTILES = (0.0, 0.1, 0.2, 0.35, 0.5)
 DIGIT_LIMITS = (0, 3, 2, 1)
 MAX_GENE_TRUNCATION = 8
+MAX_GENE_SATURATION = 3  # levels a hidden activation saturates lower
+GENES_PER_NEURON = 4  # prune, digits, truncation, saturation
 
 
 @dataclass(frozen=True)
 class Genome:
     """How an integer gene vector maps onto the knobs: per neuron (prune quantile, digit
-    limit, truncation), per input (mask bits), per hidden layer (narrower codes), and
-    the argmax slice."""
+    limit, truncation, and for hidden neurons saturation levels), per input (mask bits),
+    per hidden layer (narrower codes), and the argmax slice."""
 
     neurons: tuple[tuple[int, int], ...]  # (layer, index) of every neuron
     n_inputs: int
@@ -399,8 +407,11 @@ class Genome:
                    network.output == "argmax")
 
     def upper_bounds(self) -> np.ndarray:
-        per_neuron = [len(PRUNE_QUANTILES) - 1, len(DIGIT_LIMITS) - 1, MAX_GENE_TRUNCATION]
-        return np.array(per_neuron * len(self.neurons) + [self.input_bits - 1] * self.n_inputs
+        per_neuron = [bound for li, _ in self.neurons
+                      for bound in (len(PRUNE_QUANTILES) - 1, len(DIGIT_LIMITS) - 1,
+                                    MAX_GENE_TRUNCATION,
+                                    MAX_GENE_SATURATION if li < self.hidden_layers else 0)]
+        return np.array(per_neuron + [self.input_bits - 1] * self.n_inputs
                         + [3] * self.hidden_layers + [6 if self.argmax else 0])
 
 
@@ -418,7 +429,7 @@ class GenomeDecoder:
     def _neuron(self, li: int, ni: int, genes: tuple[int, ...], masks: tuple[int, ...]) -> Neuron:
         key = (li, ni, genes, masks)
         if key not in self._neurons:
-            prune, digits, truncation = genes
+            prune, digits, truncation, saturation = genes
             neuron = self.exact.layers[li].neurons[ni]
             neuron = ax.pruned(self.stats, li, neuron, PRUNE_QUANTILES[prune])
             if DIGIT_LIMITS[digits]:
@@ -427,6 +438,8 @@ class GenomeDecoder:
                 neuron = ax.truncated(self.stats, li, neuron, truncation)
             if any(masks):
                 neuron = ax.masked(self.stats, neuron, masks)
+            for _ in range(saturation):
+                neuron = ax.saturated(neuron) or neuron
             self._neurons[key] = neuron
         return self._neurons[key]
 
@@ -436,7 +449,8 @@ class GenomeDecoder:
         key = (li, genes, masks, narrower, doubled)
         if key not in self._layers:
             layer = self.exact.layers[li]
-            neurons = [ax.doubled(self._neuron(li, ni, genes[3 * ni: 3 * ni + 3], masks), doubled)
+            per = GENES_PER_NEURON
+            neurons = [ax.doubled(self._neuron(li, ni, genes[per * ni: per * (ni + 1)], masks), doubled)
                        for ni in range(len(layer.neurons))]
             done = 0
             while done < narrower:
@@ -450,13 +464,14 @@ class GenomeDecoder:
     def __call__(self, genes: np.ndarray) -> Network:
         g = tuple(int(v) for v in genes)
         genome, exact = self.genome, self.exact
-        offset = 3 * len(genome.neurons)
+        offset = GENES_PER_NEURON * len(genome.neurons)
         masks = g[offset: offset + genome.n_inputs]
         narrower = g[offset + genome.n_inputs: offset + genome.n_inputs + genome.hidden_layers]
         layers, first, doubled = [], 0, 0
         for li, layer in enumerate(exact.layers):
             count = len(layer.neurons)
-            built, doubled = self._layer(li, g[3 * first: 3 * (first + count)],
+            per = GENES_PER_NEURON
+            built, doubled = self._layer(li, g[per * first: per * (first + count)],
                                          masks if li == 0 else (),
                                          narrower[li] if li < genome.hidden_layers else 0, doubled)
             layers.append(built)

@@ -73,3 +73,38 @@ def test_describe_lists_the_knobs(exact):
     knobs = ax.describe(design.network, net)
     assert knobs["decision_shift"] == 2
     assert [n["truncation"] for n in knobs["neurons"] if n["neuron"] == "l1_n2"] == [3]
+
+
+def test_saturating_one_level_lower_clips_only_the_top_codes(exact):
+    design, codes, _ = exact
+    net = ax.saturate_neuron(design.network, 0, 1)
+    old, new = design.network.layers[0].neurons[1], net.layers[0].neurons[1]
+    assert (new.activation.shift, new.activation.bits) == (old.activation.shift, old.activation.bits - 1)
+    before = trace(design.network, codes).codes[0]
+    after = trace(net, codes).codes[0]
+    assert np.array_equal(after[:, 1], np.minimum(before[:, 1], (1 << new.activation.bits) - 1))
+    assert np.array_equal(np.delete(after, 1, axis=1), np.delete(before, 1, axis=1))
+    assert ax.saturate_neuron(design.network, 1, 0) is None  # the logits have no activation
+
+
+def test_a_comparator_bank_saturates_by_losing_its_top_threshold():
+    from .conftest import random_network
+
+    net = random_network(3, activation="threshold")
+    lower = ax.saturate_neuron(net, 0, 2)
+    assert lower.layers[0].neurons[2].activation.thresholds == net.layers[0].neurons[2].activation.thresholds[:-1]
+
+
+def test_one_neuron_narrower_doubles_only_its_column_in_the_next_layer(exact):
+    design, codes, _ = exact
+    net = ax.narrow_neuron(design.network, 0, 2)
+    old = design.network.layers[0].neurons[2].activation
+    assert net.layers[0].neurons[2].activation.bits == old.bits - 1
+    assert [n.activation for n in net.layers[0].neurons[:2]] == \
+        [n.activation for n in design.network.layers[0].neurons[:2]]
+    for a, b in zip(design.network.layers[1].neurons, net.layers[1].neurons):
+        assert b.weights == a.weights[:2] + (2 * a.weights[2],) + a.weights[3:]
+    before = trace(design.network, codes).codes[0][:, 2]
+    after = trace(net, codes).codes[0][:, 2]
+    assert np.max(np.abs(2 * after - before)) <= 1  # the same value, one bit coarser
+    assert ax.narrow_neuron(design.network, 1, 0) is None

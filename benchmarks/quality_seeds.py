@@ -1,0 +1,207 @@
+"""Approximation quality over several seeds: how much test accuracy the search really costs.
+
+    .venv/bin/python benchmarks/quality_seeds.py [--seeds 0 1 2 3 4] [--retrain]
+
+The suite (``benchmarks/suite.py``) runs the whole flow on one seed.  Its test splits are
+small (30 samples for iris: one sample is 3.3 points), so one seed's test loss is mostly
+the luck of that split.  This benchmark repeats, for every suite dataset and seed, what
+the flow does up to the search (the same training, the same stratified splits, the same
+search and options as ``bespoke compile``), then measures the chosen design's test
+accuracy by the bit-exact emulator (which the RTL equals on every vector: the suite and
+the tests check that) and synthesizes the exact and the chosen design with Yosys on the
+bundled library.  Per dataset it reports the mean test loss against the exact design over
+the seeds, with its standard error, and the geometric-mean area reduction.
+
+Writes ``benchmarks/results/quality_seeds.json``, ``.md`` and ``quality_seeds.svg`` (test
+loss against area reduction, one point per dataset and seed).  Never edit them by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+import bespoke
+from bespoke.lower import to_verilog
+from bespoke.pdk import bundled_liberty
+from bespoke.synth import synthesize
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import suite  # noqa: E402  (the suite's datasets, topologies and training)
+
+RESULTS = HERE / "results"
+
+
+def loss_reduction_plot(groups: dict[str, list[tuple[float, float]]], title: str) -> str:
+    """Test loss (points) against area reduction (log scale), one colour per dataset."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    colours = plt.get_cmap("tab10").colors
+    for i, (name, points) in enumerate(groups.items()):
+        ax.scatter(*zip(*points), s=18, color=colours[i % len(colours)], label=name, alpha=0.8)
+    ax.axhline(1.0, color="#aa3377", linestyle=":", linewidth=1, label="1 point")
+    ax.axhline(0.0, color="#888888", linewidth=0.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("area reduction against the exact design (x)")
+    ax.set_ylabel("test loss against the exact design (points)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, loc="upper left", ncol=2)
+    ax.spines[["top", "right"]].set_visible(False)
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def synthesized_area(network) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "top.v").write_text(to_verilog(network))
+        return synthesize(folder / "top.v", bundled_liberty(), folder / "syn").area_um2
+
+
+def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
+    """The flow's splits and search for one seed (``bespoke compile --seed SEED``)."""
+    start = time.perf_counter()
+    model = suite.train(X, y, bench.hidden, seed)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=seed,
+                                                        stratify=y)
+    X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.25,
+                                                  random_state=seed, stratify=y_train)
+    exact = bespoke.compile(model, X_fit, y_fit)
+    row = {"dataset": bench.name, "seed": seed, "n_test": len(y_test),
+           "float_accuracy": float(np.mean(model.predict(X_test) == y_test)),
+           "exact": {"test_accuracy": exact.score(X_test, y_test),
+                     "area_um2": synthesized_area(exact.network)}}
+    for kind in ("approximate", "retrained") if args.retrain else ("approximate",):
+        begin = time.perf_counter()
+        chosen = exact.approximate(X_fit, y_fit, X_val, y_val, seed=seed,
+                                   time_budget_s=args.search_time, retrain=kind == "retrained")
+        seconds = time.perf_counter() - begin
+        accuracy = chosen.score(X_test, y_test)
+        area = synthesized_area(chosen.network)
+        row[kind] = {"test_accuracy": accuracy, "area_um2": area,
+                     "area_reduction": row["exact"]["area_um2"] / area,
+                     "loss_points": 100 * (row["exact"]["test_accuracy"] - accuracy),
+                     "validation_accuracy": chosen.search.chosen.accuracy,
+                     "search_s": round(seconds, 1),
+                     "budget_hit": chosen.search.budget_hit}
+    row["seconds"] = round(time.perf_counter() - start, 1)
+    return row
+
+
+def summary(rows: list[dict], kind: str) -> list[dict]:
+    out = []
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        mine = [r for r in rows if r["dataset"] == name and kind in r]
+        losses = np.array([r[kind]["loss_points"] for r in mine])
+        reductions = np.array([r[kind]["area_reduction"] for r in mine])
+        out.append({"dataset": name, "seeds": len(mine), "n_test": mine[0]["n_test"],
+                    "mean_loss_points": float(losses.mean()),
+                    "loss_standard_error": float(losses.std(ddof=1) / np.sqrt(len(mine)))
+                    if len(mine) > 1 else float("nan"),
+                    "worst_loss_points": float(losses.max()),
+                    "geomean_area_reduction": float(np.exp(np.log(reductions).mean())),
+                    "min_area_reduction": float(reductions.min())})
+    return out
+
+
+def markdown(rows: list[dict], args, wall: float) -> str:
+    kinds = ("approximate", "retrained") if args.retrain else ("approximate",)
+    out = ["# Approximation quality over seeds", "",
+           "Produced by `benchmarks/quality_seeds.py`; never edit by hand. The suite's datasets,",
+           f"topologies and training; seeds {', '.join(map(str, args.seeds))}; for each, the flow's "
+           "stratified splits and", f"search (`bespoke compile --seed SEED`, search time "
+           f"{args.search_time:g} s, budget 1 point). Test accuracy by the bit-exact",
+           "emulator; area by Yosys on the bundled EGFET library. Loss is against the exact design",
+           "of the same seed, in points; ± is one standard error over the seeds.", ""]
+    for kind in kinds:
+        title = "Search" if kind == "approximate" else "Search with `--retrain`"
+        out += [f"## {title}", "",
+                "| dataset | test samples | mean loss (pts) | worst loss | area red. (geomean) "
+                "| smallest area red. |", "|---|---|---|---|---|---|"]
+        table = summary(rows, kind)
+        for s in table:
+            out.append(f"| {s['dataset']} | {s['n_test']} | {s['mean_loss_points']:+.2f} ± "
+                       f"{s['loss_standard_error']:.2f} | {s['worst_loss_points']:+.2f} | "
+                       f"{s['geomean_area_reduction']:.2f}x | {s['min_area_reduction']:.2f}x |")
+        every = [r[kind] for r in rows if kind in r]
+        out += ["", f"All {len(every)} runs: mean loss "
+                f"{np.mean([r['loss_points'] for r in every]):+.2f} points, geometric-mean area "
+                f"reduction {np.exp(np.mean(np.log([r['area_reduction'] for r in every]))):.2f}x; "
+                f"datasets with a mean loss above 1 point: "
+                f"{sum(s['mean_loss_points'] > 1 for s in table)} of {len(table)}.", ""]
+    out += ["## Every run", "",
+            "| dataset | seed | float | exact | " + " | ".join(f"{k} test / loss / area red."
+                                                           for k in kinds) + " | search (s) |",
+            "|---|---|---|---|" + "---|" * len(kinds) + "---|"]
+    for r in rows:
+        cells = " | ".join(f"{r[k]['test_accuracy']:.4f} / {r[k]['loss_points']:+.2f} / "
+                           f"{r[k]['area_reduction']:.2f}x" for k in kinds)
+        out.append(f"| {r['dataset']} | {r['seed']} | {r['float_accuracy']:.4f} | "
+                   f"{r['exact']['test_accuracy']:.4f} | {cells} | "
+                   + " / ".join(f"{r[k]['search_s']:.0f}" for k in kinds) + " |")
+    out += ["", f"Wall time: {wall / 60:.1f} min. Plot: `quality_seeds.svg`."]
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", type=Path, default=HERE.parents[1] / "shared" / "datasets")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--search-time", type=float, default=60.0)
+    parser.add_argument("--retrain", action="store_true", help="also search with --retrain")
+    parser.add_argument("--only", nargs="*", help="run only these datasets (results not written)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    start = time.perf_counter()
+    rows = []
+    chosen = [b for b in suite.BENCHMARKS if not args.only or b.name in args.only]
+    for number, bench in enumerate(chosen, 1):
+        data = suite.load(bench, args.datasets)
+        if data is None:
+            print(f"[{number}/{len(chosen)}] {bench.name}: skipped (no data)", flush=True)
+            continue
+        X, y, _ = data
+        for seed in args.seeds:
+            row = one_run(bench, X, y, seed, args)
+            rows.append(row)
+            print(f"[{number}/{len(chosen)}] {bench.name} seed {seed}: " + ", ".join(
+                f"{k} {row[k]['area_reduction']:.2f}x at {row[k]['loss_points']:+.2f} points"
+                for k in ("approximate", "retrained") if k in row)
+                + f" ({row['seconds']:.0f} s)", flush=True)
+    wall = time.perf_counter() - start
+    if args.only:
+        return 0
+    (RESULTS / "quality_seeds.json").write_text(json.dumps(
+        {"seeds": args.seeds, "search_time_s": args.search_time, "runs": rows,
+         "summary": {k: summary(rows, k) for k in ("approximate", "retrained")
+                     if any(k in r for r in rows)}}, indent=1) + "\n")
+    (RESULTS / "quality_seeds.md").write_text(markdown(rows, args, wall))
+    kind = "retrained" if args.retrain else "approximate"
+    (RESULTS / "quality_seeds.svg").write_text(loss_reduction_plot(
+        {name: [(r[kind]["area_reduction"], r[kind]["loss_points"]) for r in rows
+                if r["dataset"] == name] for name in dict.fromkeys(r["dataset"] for r in rows)},
+        title=f"Test loss against area reduction ({len(args.seeds)} seeds"
+              + (", with --retrain)" if args.retrain else ")")))
+    print(f"{len(rows)} runs in {wall / 60:.1f} min; see {RESULTS / 'quality_seeds.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
