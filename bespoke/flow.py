@@ -147,13 +147,14 @@ def run_compile(config: CompileConfig) -> dict:
                                f"expects {mlp.n_features}: pass the data the model was trained on")
         y_index = align_labels(data.y, mlp.classes)
         X_train, X_test, y_train, y_test = _split(data.X, y_index, config.test_size, config.seed)
-    if config.approximate:  # the search validates on part of the training split
-        X_train, X_val, y_train, y_val = _split(X_train, y_train, config.validation_size,
-                                                config.seed, "validation")
-    with timer.step("quantize"):
+    with timer.step("quantize"):  # on the whole training split: --exact builds the same design
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,
                          feature_names=data.feature_names)
+    n_train = len(y_train)
+    if config.approximate:  # the search validates on part of the training split
+        X_train, X_val, y_train, y_val = _split(X_train, y_train, config.validation_size,
+                                                config.seed, "validation")
     _check_size(design.network, config.force,
                 len(X_test) + design.network.n_inputs + 2 + config.random_vectors, config.synthesize)
     exact_design, search = design, None
@@ -171,7 +172,7 @@ def run_compile(config: CompileConfig) -> dict:
     vectors = verification_vectors(design.network, test_codes, config.random_vectors, config.seed)
 
     def complete(staging: Path, result) -> dict:
-        result_report = _build_report(config, design, mlp, len(y_train), X_test, y_test, result)
+        result_report = _build_report(config, design, mlp, n_train, X_test, y_test, result)
         if search is not None:
             result_report["approximation"] = _approximation_report(search, exact_design)
             write_front(search, staging / "approximation")

@@ -29,6 +29,11 @@ def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
     for name in ("front.csv", "front.json", "front.svg"):
         assert (out / "approximation" / name).is_file()
     assert "Approximation search" in (out / "report.html").read_text()
+    # the baseline is the design `--exact` builds from the same data and seed
+    assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+                 "-o", str(tmp_path / "exact"), "--exact", "--no-synth",
+                 "--random-vectors", "50"]) == 0
+    assert (tmp_path / "exact" / "top.v").read_bytes() == (out / "baseline" / "top.v").read_bytes()
 
 
 def test_the_accuracy_budget_is_checked(tmp_path, capsys):
