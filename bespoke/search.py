@@ -8,6 +8,10 @@ The greedy baseline walks downhill: from the current network it tries every sing
 knob move, keeps the feasible move (accuracy within budget) that saves the most area
 per point of accuracy lost, and repeats until no move saves area.  Every evaluated
 candidate joins the Pareto front.
+
+The budget holds for the loss plus two standard errors of it, paired against the exact
+design, on three sets: the validation split, the training split, and the neighbourhood of
+both (:func:`neighbourhood`: the samples with their input codes moved by one step).
 """
 from __future__ import annotations
 
@@ -46,6 +50,9 @@ class SearchOptions:
     #: a Dask worker, or under ``joblib.parallel_config(backend="dask")``, they are tasks
     #: of that cluster instead
     jobs: int | None = None
+    #: copies of every training and validation sample, input codes moved by -1, 0 or +1 at
+    #: random, on which the budget must hold too (0: no such check); see :func:`neighbourhood`
+    neighbours: int = 8
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,8 @@ class Candidate:
     area_um2: float  # estimated
     move: str  # the knob that made it from its parent
     train_accuracy: float = float("nan")  # on the training split (a second budget check)
-    #: the larger over both splits of (loss + two standard errors of the loss) against the
-    #: exact design; the budget applies to it
+    #: the largest over the splits (validation, training, their neighbourhood) of (loss +
+    #: two standard errors of the loss) against the exact design; the budget applies to it
     loss_bound: float = 0.0
 
 
@@ -145,18 +152,39 @@ def _moves(network: Network, stats: ax.InputStatistics,
                lambda: ax.set_decision_shift(network, network.decision_shift + 1))
 
 
+def neighbourhood(codes: np.ndarray, labels: np.ndarray, input_bits: int, copies: int,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``copies`` copies of every sample with each input code moved by -1, 0 or +1 at
+    random (within the code range), each keeping its sample's label.
+
+    A search that compares thousands of candidates on a few hundred samples finds ones
+    that agree with the exact design on those samples only: their decision boundaries
+    pass between the samples.  The neighbourhood is where unseen samples of the same
+    distribution lie, and the budget must hold there too."""
+    rng = np.random.default_rng(seed)
+    moved = np.repeat(codes, copies, axis=0) + rng.integers(-1, 2, (len(codes) * copies,
+                                                                    codes.shape[1]))
+    return np.clip(moved, 0, (1 << input_bits) - 1), np.repeat(labels, copies)
+
+
 class _Scorer:
     """Scores candidates in batches: accuracy on the validation split and, for those that
-    stay within ``budget`` there, on the training split too, each paired against the
-    exact design (which samples each one gets right)."""
+    stay within ``budget`` there, on the training split and then on the neighbourhood of
+    both (:func:`neighbourhood`), each paired against the exact design (which samples
+    each one gets right)."""
 
     #: networks x samples emulated in one batch (bounds the memory of a batch)
     BATCH_SAMPLES = 1 << 19
 
     def __init__(self, exact: Network, train_codes, train_labels, val_codes, val_labels,
-                 model: AreaModel, budget: float):
+                 model: AreaModel, budget: float, neighbours: int = 0):
         self.splits = ((np.asarray(val_codes, np.int64), np.asarray(val_labels)),
                        (np.asarray(train_codes, np.int64), np.asarray(train_labels)))
+        if neighbours:
+            self.splits += (neighbourhood(
+                np.concatenate([split[0] for split in self.splits]),
+                np.concatenate([split[1] for split in self.splits]), exact.input_bits,
+                neighbours),)
         self.model, self.budget, self.exact = model, budget, exact
         self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
         self.rebase(exact)
@@ -224,13 +252,21 @@ class _Scorer:
                 for i, (network, move) in enumerate(zip(networks, moves))]
 
     def confirm(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The same candidates with the training split's check added to their bound (the
-        second check costs as much as the first, so it runs only where it can matter)."""
+        """The same candidates with the training split's check added to their bound, then
+        for those still within the budget the neighbourhood's (each check costs more than
+        the one before, so it runs only where it can matter)."""
         if not candidates:
             return []
         accuracy, bound = self._paired(1, [c.network for c in candidates])
-        return [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
-                for c, a, b in zip(candidates, accuracy, bound)]
+        confirmed = [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
+                     for c, a, b in zip(candidates, accuracy, bound)]
+        if len(self.splits) > 2:
+            passing = [i for i, c in enumerate(confirmed) if self.within(c)]
+            _, bound = self._paired(2, [confirmed[i].network for i in passing]) if passing else ((), ())
+            for i, b in zip(passing, bound):
+                confirmed[i] = replace(confirmed[i],
+                                       loss_bound=max(confirmed[i].loss_bound, float(b)))
+        return confirmed
 
     def within(self, candidate: Candidate) -> bool:
         return candidate.loss_bound <= self.budget + 1e-12
@@ -257,7 +293,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     stats = ax.InputStatistics.measure(exact, train_codes)
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
     score = _Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
-                    options.max_accuracy_loss)
+                    options.max_accuracy_loss, options.neighbours)
     (base,) = score([exact], ["exact"])
     epsilon = 1.0 / max(len(val_labels), 1)
     bar = _ProgressBar(progress)
@@ -503,7 +539,7 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     decode = GenomeDecoder(exact, stats, genome)
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
     score = _Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
-                    options.max_accuracy_loss)
+                    options.max_accuracy_loss, options.neighbours)
     feasible: list[Candidate] = []
     bar = _ProgressBar(progress)
     exact_area = model.area_um2(exact)
@@ -608,8 +644,9 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
            progress: Callable[[str], None] | None = None) -> SearchResult:
     """The greedy baseline (at most half the time budget), then ``options.restarts``
     NSGA-II runs in parallel (the rest); the chosen design is the smallest Pareto
-    candidate of any within the budget on the validation split and on the training split
-    (``train_labels``; without them, the exact design's own answers).  The restarts' seeds
+    candidate of any within the budget on the validation split, on the training split
+    (``train_labels``; without them, the exact design's own answers) and on their
+    neighbourhood (``options.neighbours``).  The restarts' seeds
     are fixed, so the result does not depend on where they run."""
     start = time.perf_counter()
     half = replace(options, time_budget_s=options.time_budget_s / 2)
