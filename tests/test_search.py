@@ -103,3 +103,24 @@ def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check()
         score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, neighbours)
         (candidate,) = score.confirm(score([threaded], ["threaded"]))
         assert score.within(candidate) is passes
+
+
+def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():
+    """The exact design (class 1 from code 9) is wrong on samples at code 9; a candidate
+    (class 1 from code 12) is right on them and on their neighbours, so it wins and never
+    loses, yet it changes too many answers: only its validation and training checks pass."""
+    from bespoke.ir import Layer, Network, Neuron
+    from bespoke.search import _Scorer
+
+    def network(threshold):
+        return Network(4, (Layer((Neuron((0,), 0, None), Neuron((1,), -threshold, None))),),
+                       "argmax", 2)
+
+    exact, candidate = network(8), network(11)
+    codes = np.array([[3]] * 20 + [[9]] * 20 + [[14]] * 20)
+    labels = np.array([0] * 40 + [1] * 20)
+    model = AreaModel((1.0,) * len(FEATURES))
+    for neighbours, passes in ((0, True), (8, False)):
+        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, neighbours)
+        (scored,) = score.confirm(score([candidate], ["candidate"]))
+        assert scored.train_accuracy > 0.99 and score.within(scored) is passes
