@@ -50,8 +50,9 @@ class SearchOptions:
     #: a Dask worker, or under ``joblib.parallel_config(backend="dask")``, they are tasks
     #: of that cluster instead
     jobs: int | None = None
-    #: copies of every training and validation sample, input codes moved by -1, 0 or +1 at
-    #: random, on which the budget must hold too (0: no such check); see :func:`neighbourhood`
+    #: copies of every training and validation sample, each input code moved one level down,
+    #: up or not at random, on which the budget must hold too (0: no such check); see
+    #: :func:`neighbourhood`
     neighbours: int = 8
 
 
@@ -152,19 +153,26 @@ def _moves(network: Network, stats: ax.InputStatistics,
                lambda: ax.set_decision_shift(network, network.decision_shift + 1))
 
 
-def neighbourhood(codes: np.ndarray, labels: np.ndarray, input_bits: int, copies: int,
+def neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
                   seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``copies`` copies of every sample with each input code moved by -1, 0 or +1 at
-    random (within the code range), each keeping its sample's label.
+    """``copies`` copies of every sample with each input code moved at random to the next
+    lower code, the same code or the next higher code of that input *among the codes in
+    ``codes``* (one step for a feature that takes all 16 codes; the next level for one
+    that takes five), each copy keeping its sample's label.
 
     A search that compares thousands of candidates on a few hundred samples finds ones
     that agree with the exact design on those samples only: their decision boundaries
     pass between the samples.  The neighbourhood is where unseen samples of the same
     distribution lie, and the budget must hold there too."""
     rng = np.random.default_rng(seed)
-    moved = np.repeat(codes, copies, axis=0) + rng.integers(-1, 2, (len(codes) * copies,
-                                                                    codes.shape[1]))
-    return np.clip(moved, 0, (1 << input_bits) - 1), np.repeat(labels, copies)
+    codes = np.asarray(codes, np.int64)
+    steps = rng.integers(-1, 2, (len(codes) * copies, codes.shape[1]))
+    moved = np.repeat(codes, copies, axis=0)
+    for k in range(codes.shape[1]):
+        levels = np.unique(codes[:, k])
+        index = np.clip(np.searchsorted(levels, moved[:, k]) + steps[:, k], 0, len(levels) - 1)
+        moved[:, k] = levels[index]
+    return moved, np.repeat(labels, copies)
 
 
 class _Scorer:
@@ -185,8 +193,7 @@ class _Scorer:
         if neighbours:
             self.splits += (neighbourhood(
                 np.concatenate([split[0] for split in self.splits]),
-                np.concatenate([split[1] for split in self.splits]), exact.input_bits,
-                neighbours),)
+                np.concatenate([split[1] for split in self.splits]), neighbours),)
         self.model, self.budget, self.exact = model, budget, exact
         self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
         self.rebase(exact)

@@ -72,30 +72,34 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
     assert not serial.budget_hit and not parallel.budget_hit
 
 
-def test_the_neighbourhood_moves_every_code_by_at_most_one_step():
+def test_the_neighbourhood_moves_every_code_at_most_one_level_of_its_input():
     from bespoke.search import neighbourhood
 
-    codes = np.array([[0, 15, 7], [3, 3, 3]])
-    moved, labels = neighbourhood(codes, np.array([1, 2]), input_bits=4, copies=50)
-    assert moved.shape == (100, 3) and labels.tolist() == [1] * 50 + [2] * 50
-    assert moved.min() >= 0 and moved.max() <= 15
-    assert np.abs(moved - np.repeat(codes, 50, axis=0)).max() == 1
-    again, _ = neighbourhood(codes, np.array([1, 2]), input_bits=4, copies=50)
+    codes = np.array([[0, 15, 7], [3, 3, 3], [1, 15, 11]])  # input 1 has two levels: 3, 15
+    moved, labels = neighbourhood(codes, np.array([1, 2, 0]), copies=50)
+    assert moved.shape == (150, 3) and labels.tolist() == [1] * 50 + [2] * 50 + [0] * 50
+    for k in range(3):
+        levels = sorted(set(codes[:, k]))
+        assert set(moved[:, k]) == set(levels)  # every level is reached, no other code
+        rank = np.searchsorted(levels, moved[:, k])
+        assert np.abs(rank - np.repeat(np.searchsorted(levels, codes[:, k]), 50)).max() == 1
+    again, _ = neighbourhood(codes, np.array([1, 2, 0]), copies=50)
     assert np.array_equal(moved, again)
 
 
 def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check():
-    """Class 1 from code 9 (exact) or from code 12 (candidate): the same answers on samples
-    at codes 3 and 12, different ones just beside them."""
+    """Class 1 from x0 + x1 = 17 (exact) or from 21 (candidate): the same answers on the
+    samples, different ones on their neighbours (12, 8) and (8, 12)."""
     from bespoke.ir import Layer, Network, Neuron
     from bespoke.search import _Scorer
 
-    def network(threshold):  # logit 1 = x - threshold > logit 0 = 0 from x = threshold + 1
-        return Network(4, (Layer((Neuron((0,), 0, None), Neuron((1,), -threshold, None))),), "argmax", 2)
+    def network(threshold):  # logit 1 = x0 + x1 - threshold > logit 0 = 0
+        return Network(4, (Layer((Neuron((0, 0), 0, None), Neuron((1, 1), -threshold, None))),),
+                       "argmax", 2)
 
-    exact, threaded = network(8), network(11)
-    codes = np.array([[3]] * 20 + [[12]] * 20)
-    labels = np.array([0] * 20 + [1] * 20)
+    exact, threaded = network(16), network(20)
+    codes = np.array([[3, 3]] * 10 + [[3, 8]] * 10 + [[8, 3]] * 10 + [[12, 12]] * 10)
+    labels = np.array([0] * 30 + [1] * 10)
     assert np.array_equal(bespoke.emulate.predict_codes(threaded, codes),
                           bespoke.emulate.predict_codes(exact, codes))
     model = AreaModel((1.0,) * len(FEATURES))
