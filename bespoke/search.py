@@ -51,8 +51,8 @@ class SearchOptions:
     #: of that cluster instead
     jobs: int | None = None
     #: copies of every training and validation sample, each input code moved one level down,
-    #: up or not at random, on which the budget must hold too (0: no such check); see
-    #: :func:`neighbourhood`
+    #: up or not at random, on which the budget must hold too (0: no such check; fewer copies
+    #: beyond 16 384 samples in all); see :func:`neighbourhood`
     neighbours: int = 8
 
 
@@ -185,15 +185,19 @@ class _Scorer:
     BATCH_SAMPLES = 1 << 19
     #: the index of the neighbourhood in ``splits`` (after validation and training)
     NEIGHBOURHOOD = 2
+    #: at most about this many neighbourhood samples (at least one copy of each sample)
+    NEIGHBOURHOOD_SAMPLES = 16384
 
     def __init__(self, exact: Network, train_codes, train_labels, val_codes, val_labels,
                  model: AreaModel, budget: float, neighbours: int = 0):
         self.splits = ((np.asarray(val_codes, np.int64), np.asarray(val_labels)),
                        (np.asarray(train_codes, np.int64), np.asarray(train_labels)))
         if neighbours:
-            self.splits += (neighbourhood(
-                np.concatenate([split[0] for split in self.splits]),
-                np.concatenate([split[1] for split in self.splits]), neighbours),)
+            codes = np.concatenate([split[0] for split in self.splits])
+            # large splits sample their distribution densely themselves: fewer copies
+            copies = min(neighbours, max(1, self.NEIGHBOURHOOD_SAMPLES // max(len(codes), 1)))
+            self.splits += (neighbourhood(codes, np.concatenate([split[1] for split in self.splits]),
+                                          copies),)
         self.model, self.budget, self.exact = model, budget, exact
         self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
         self.rebase(exact)

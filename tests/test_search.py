@@ -128,3 +128,16 @@ def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():
         score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, neighbours)
         (scored,) = score.confirm(score([candidate], ["candidate"]))
         assert scored.train_accuracy > 0.99 and score.within(scored) is passes
+
+
+def test_large_splits_get_fewer_neighbourhood_copies():
+    from bespoke.ir import Layer, Network, Neuron
+    from bespoke.search import _Scorer
+
+    exact = Network(4, (Layer((Neuron((0,), 0, None), Neuron((1,), -8, None))),), "argmax", 2)
+    model = AreaModel((1.0,) * len(FEATURES))
+    for samples, copies in ((100, 8), (3000, 2), (40000, 1)):
+        codes = np.arange(samples)[:, None] % 16
+        labels = (codes[:, 0] > 8).astype(int)
+        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, 8)
+        assert len(score.splits[_Scorer.NEIGHBOURHOOD][0]) == 2 * samples * copies
