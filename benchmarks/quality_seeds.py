@@ -31,6 +31,7 @@ from sklearn.model_selection import train_test_split
 import bespoke
 from bespoke.lower import to_verilog
 from bespoke.pdk import bundled_liberty
+from bespoke.plots import loss_reduction_plot
 from bespoke.synth import synthesize
 
 HERE = Path(__file__).resolve().parent
@@ -38,33 +39,6 @@ sys.path.insert(0, str(HERE))
 import suite  # noqa: E402  (the suite's datasets, topologies and training)
 
 RESULTS = HERE / "results"
-
-
-def loss_reduction_plot(groups: dict[str, list[tuple[float, float]]], title: str) -> str:
-    """Test loss (points) against area reduction (log scale), one colour per dataset."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.6, 3.6))
-    colours = plt.get_cmap("tab10").colors
-    for i, (name, points) in enumerate(groups.items()):
-        ax.scatter(*zip(*points), s=18, color=colours[i % len(colours)], label=name, alpha=0.8)
-    ax.axhline(1.0, color="#aa3377", linestyle=":", linewidth=1, label="1 point")
-    ax.axhline(0.0, color="#888888", linewidth=0.5)
-    ax.set_xscale("log")
-    ax.set_xlabel("area reduction against the exact design (x)")
-    ax.set_ylabel("test loss against the exact design (points)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, loc="upper left", ncol=2)
-    ax.spines[["top", "right"]].set_visible(False)
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def synthesized_area(network) -> float:

@@ -82,6 +82,24 @@ def grouped_bar_chart(labels: list[str], series: dict[str, list[float]], *, titl
     return _svg(fig)
 
 
+def loss_reduction_plot(groups: dict[str, list[tuple[float, float]]], *, title: str) -> str:
+    """Test loss (points) against area reduction (log scale), one colour per group, with
+    the 1-point line."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    colours = plt.get_cmap("tab10").colors
+    for i, (name, points) in enumerate(groups.items()):
+        ax.scatter(*zip(*points), s=18, color=colours[i % len(colours)], label=name, alpha=0.8)
+    ax.axhline(1.0, color="#aa3377", linestyle=":", linewidth=1, label="1 point")
+    ax.axhline(0.0, color="#888888", linewidth=0.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("area reduction against the exact design (x)")
+    ax.set_ylabel("test loss against the exact design (points)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, loc="upper left", ncol=2)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
 def sweep_pareto_plot(groups: dict[str, tuple[list[tuple[float, float]],
                                               list[tuple[float, float]]]]) -> str:
     """Test accuracy (%) against area (cm², log scale) of a sweep's jobs: per dataset, its

@@ -282,9 +282,9 @@ class _Scorer:
         accuracy, bound = self._paired(1, [c.network for c in candidates])
         confirmed = [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
                      for c, a, b in zip(candidates, accuracy, bound)]
-        if len(self.splits) > 2:
-            passing = [i for i, c in enumerate(confirmed) if self.within(c)]
-            _, bound = self._paired(self.NEIGHBOURHOOD, [confirmed[i].network for i in passing]) if passing else ((), ())
+        passing = [i for i, c in enumerate(confirmed) if self.within(c)]
+        if len(self.splits) > self.NEIGHBOURHOOD and passing:
+            _, bound = self._paired(self.NEIGHBOURHOOD, [confirmed[i].network for i in passing])
             for i, b in zip(passing, bound):
                 confirmed[i] = replace(confirmed[i],
                                        loss_bound=max(confirmed[i].loss_bound, float(b)))
@@ -525,10 +525,9 @@ class GenomeDecoder:
         offset = GENES_PER_NEURON * len(genome.neurons)
         masks = g[offset: offset + genome.n_inputs]
         narrower = g[offset + genome.n_inputs: offset + genome.n_inputs + genome.hidden_layers]
-        layers, first, doubled = [], 0, 0
+        layers, first, doubled, per = [], 0, 0, GENES_PER_NEURON
         for li, layer in enumerate(exact.layers):
             count = len(layer.neurons)
-            per = GENES_PER_NEURON
             built, doubled = self._layer(li, g[per * first: per * (first + count)],
                                          masks if li == 0 else (),
                                          narrower[li] if li < genome.hidden_layers else 0, doubled)
