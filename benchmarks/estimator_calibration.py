@@ -113,6 +113,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--refit", action="store_true",
                         help="reuse the designs synthesized by the last run (benchmarks/build)")
+    parser.add_argument("--resynthesize", action="store_true",
+                        help="reuse the designs of the last run, synthesized anew (after a "
+                             "change of the generator)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("bespoke").setLevel(logging.WARNING)
@@ -120,9 +123,14 @@ def main() -> int:
     if args.refit and cache.is_file():  # the synthesized areas of an earlier run
         designs = json.loads(cache.read_text())
     else:
+        if args.resynthesize and cache.is_file():
+            source = ((d["design"], Network.from_dict(d["network"]))
+                      for d in json.loads(cache.read_text()))
+        else:
+            source = build_designs(args.datasets, args.per_model, args.seed)
         designs = []
         with tempfile.TemporaryDirectory() as tmp:
-            for i, (name, network) in enumerate(build_designs(args.datasets, args.per_model, args.seed)):
+            for i, (name, network) in enumerate(source):
                 work = Path(tmp) / f"d{i}"
                 work.mkdir()
                 (work / "top.v").write_text(to_verilog(network))

@@ -253,6 +253,19 @@ def narrow_neuron(network: Network, layer: int, index: int) -> Network | None:
     return replace(network, layers=tuple(layers))
 
 
+def narrow_to(network: Network, layer: int, index: int, width: int,
+              saturate: bool = False) -> Network | None:
+    """One hidden neuron narrowed (:func:`narrow_neuron`), or saturated lower
+    (:func:`saturate_neuron`), until its code has at most ``width`` bits; None when it
+    cannot get there."""
+    while network.analysis[layer].outputs[index].width > width:
+        step = (saturate_neuron if saturate else narrow_neuron)(network, layer, index)
+        if step is None:
+            return None
+        network = step
+    return network
+
+
 def set_decision_shift(network: Network, shift: int) -> Network:
     """argmax over ``logit >> shift``: compare only an MSB slice of the logits."""
     return replace(network, decision_shift=shift)

@@ -102,12 +102,44 @@ def trace(network: Network, codes: np.ndarray) -> Trace:
 
 def decide(network: Network, logits: np.ndarray) -> np.ndarray:
     """The class index from the output layer's accumulators."""
-    if network.output_relu:
+    return _classes(logits, network.output, network.decision_shift, network.output_relu)
+
+
+def _classes(logits: np.ndarray, output: str, shift: int, relu: bool) -> np.ndarray:
+    if relu:
         logits = np.maximum(logits, 0)
-    logits = logits >> network.decision_shift
-    if network.output == "sign":
+    logits = logits >> shift
+    if output == "sign":
         return (logits[:, 0] > 0).astype(np.int64)
     return np.argmax(logits, axis=1).astype(np.int64)  # first index wins ties
+
+
+def decision_table(network: Network) -> np.ndarray:
+    """The class index for every value of the output layer's table inputs
+    (``network.table_inputs``, which must not be None): entry ``sum(code_k << offset_k)``,
+    the first table input in the lowest bits, every raw value of each input's width
+    (values outside its interval give what the adders and comparators would)."""
+    used = network.table_inputs
+    if used is None:
+        raise ValueError("this network's output layer is not built as a table")
+    return _decision_table(network.layers[-1], network.analysis[-1].inputs, used,
+                           network.output, network.decision_shift, network.output_relu)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _decision_table(layer: Layer, inputs: tuple, used: tuple[int, ...], output: str,
+                    shift: int, relu: bool) -> np.ndarray:
+    # a search changes the first layers far more often than the tail: most calls hit
+    widths = [inputs[k].width for k in used]
+    index = np.arange(1 << sum(widths), dtype=np.int64)
+    x = np.array([[x.lo for x in inputs]], np.int64).repeat(len(index), axis=0)
+    offset = 0
+    for k, width in zip(used, widths):
+        x[:, k] = (index >> offset) & ((1 << width) - 1)
+        offset += width
+    table = _classes(accumulate(layer, x), output, shift, relu)
+    table.flags.writeable = False
+    return table
 
 
 def predict_codes(network: Network, codes: np.ndarray) -> np.ndarray:

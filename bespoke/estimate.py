@@ -18,9 +18,11 @@ from importlib import resources
 
 import numpy as np
 
+from .emulate import decision_table
 from .ir import ClampActivation, Interval, Layer, Network, ThresholdActivation, analyze_layer
 
-FEATURES = ("full_adders", "half_adders", "clamp_bits", "comparator_bits", "decision_bits")
+FEATURES = ("full_adders", "half_adders", "clamp_bits", "comparator_bits", "decision_bits",
+            "table_nodes")
 
 
 def _trailing_zeros(value: int) -> int:
@@ -34,6 +36,7 @@ class CostFeatures:
     clamp_bits: float  # sign checks, saturation and selection of clamp activations
     comparator_bits: float  # constant comparators and encoders of threshold activations
     decision_bits: float  # comparators and multiplexers of the argmax tree
+    table_nodes: float = 0.0  # decision diagram nodes of a decision table (ir.TABLE_MAX_BITS)
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=float)
@@ -86,7 +89,33 @@ def _layer_costs(layer: Layer, inputs: tuple[Interval, ...]) -> np.ndarray:
                    in zip(layer.neurons, info.accumulators, info.outputs)], axis=0)
 
 
+def table_nodes(table: np.ndarray) -> int:
+    """Nodes of the decision diagram of a table of ``2**n`` classes, variables taken from
+    the index's top bit down: at each level, the distinct sub-tables that still depend on
+    that bit.  A measure of how much logic the function needs (synthesis minimizes the
+    table as logic, and the area follows this count far better than the table's size)."""
+    return _table_nodes(table.tobytes(), len(table))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _table_nodes(data: bytes, size: int) -> int:
+    table = np.frombuffer(data, np.int64)
+    nodes, rows = 0, 1
+    while rows < size:
+        subtables = np.unique(table.reshape(rows, -1), axis=0)
+        half = subtables.shape[1] // 2
+        nodes += int(np.count_nonzero(np.any(subtables[:, :half] != subtables[:, half:], axis=1)))
+        rows *= 2
+    return nodes
+
+
 def features(network: Network) -> CostFeatures:
+    if network.table_inputs is not None:  # the output layer and decision are one table
+        full, half, clamp, comparator = sum(
+            (_layer_costs(layer, info.inputs)
+             for layer, info in zip(network.layers[:-1], network.analysis)), np.zeros(4))
+        return CostFeatures(float(full), float(half), float(clamp), float(comparator), 0.0,
+                            float(table_nodes(decision_table(network))))
     full, half, clamp, comparator = sum(_layer_costs(layer, info.inputs) for layer, info
                                         in zip(network.layers, network.analysis))
     logits = network.analysis[-1].accumulators

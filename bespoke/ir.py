@@ -290,6 +290,29 @@ def analyze_layer(layer: Layer, inputs: tuple[Interval, ...]) -> LayerAnalysis:
     return LayerAnalysis(inputs, accs, outs)
 
 
+#: The output layer and the decision are built as one lookup table over the output
+#: layer's inputs (a case statement that synthesis minimizes as logic) when those inputs
+#: have at most this many bits in all: narrow hidden codes make the whole tail a small
+#: logic function, far cheaper than its adders and comparators.
+TABLE_MAX_BITS = 10
+
+
+def varying_inputs(layer: Layer, inputs: tuple[Interval, ...]) -> tuple[int, ...]:
+    """The inputs of ``layer`` that vary (not one value) and have a non-zero weight."""
+    return tuple(k for k, x in enumerate(inputs)
+                 if x.lo != x.hi and any(n.weights[k] for n in layer.neurons))
+
+
+def table_inputs(layer: Layer, inputs: tuple[Interval, ...]) -> tuple[int, ...] | None:
+    """The inputs of an output ``layer`` that its decision table reads
+    (:func:`varying_inputs`), or None when the layer is not built as a table (more than
+    :data:`TABLE_MAX_BITS` bits, or a signed input)."""
+    used = varying_inputs(layer, inputs)
+    if any(inputs[k].lo < 0 for k in used) or sum(inputs[k].width for k in used) > TABLE_MAX_BITS:
+        return None
+    return used
+
+
 @dataclass(frozen=True)
 class Network:
     """A whole bespoke classifier circuit: unsigned input codes to a class index."""
@@ -316,6 +339,12 @@ class Network:
     @property
     def n_inputs(self) -> int:
         return self.layers[0].n_inputs
+
+    @property
+    def table_inputs(self) -> tuple[int, ...] | None:
+        """The output layer's inputs its decision table reads, or None when the output
+        layer and decision are built as adders and comparators (:func:`table_inputs`)."""
+        return table_inputs(self.layers[-1], self.analysis[-1].inputs)
 
     @property
     def output_width(self) -> int:

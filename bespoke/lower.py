@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -185,6 +186,32 @@ class DecisionCircuit(wiring.Component):
         return m
 
 
+class TableCircuit(wiring.Component):
+    """The output layer and the decision as one lookup table (``network.table_inputs``):
+    ``i<k>`` in for every input the table reads, ``y`` the class index.  The table is one
+    constant whose entries the inputs select; synthesis minimizes that as logic."""
+
+    def __init__(self, network: Network):
+        from .emulate import decision_table
+
+        self.network, self.table = network, decision_table(network)
+        inputs = network.analysis[-1].inputs
+        ports = {f"i{k}": In(_shape(inputs[k])) for k in network.table_inputs}
+        ports["y"] = Out(network.output_width)
+        super().__init__(ports)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        width = self.network.output_width
+        rom = sum(int(c) << (width * i) for i, c in enumerate(self.table))
+        index = Cat(*(getattr(self, f"i{k}") for k in self.network.table_inputs))
+        if len(self.table) == 1 or not any(self.table != self.table[0]):  # a constant decision
+            m.d.comb += self.y.eq(int(self.table[0]))
+        else:  # the table as one constant, its entries selected by the index
+            m.d.comb += self.y.eq(Const(rom, width * len(self.table)).word_select(index, width))
+        return m
+
+
 class MLPCircuit(wiring.Component):
     """A fully parallel, combinational bespoke classifier: ``x0..xN-1`` in, ``y`` out.
 
@@ -202,7 +229,9 @@ class MLPCircuit(wiring.Component):
         m = Module()
         net = self.network
         values: list[Value] = [getattr(self, input_name(i)) for i in range(net.n_inputs)]
-        for li, (layer, info) in enumerate(zip(net.layers, net.analysis)):
+        tabulated = net.table_inputs is not None  # the output layer is inside the table
+        for li, (layer, info) in enumerate(zip(net.layers[:-1] if tabulated else net.layers,
+                                               net.analysis)):
             outputs = []
             for ni, neuron in enumerate(layer.neurons):
                 circuit = NeuronCircuit(neuron, info.inputs, info.accumulators[ni],
@@ -211,9 +240,14 @@ class MLPCircuit(wiring.Component):
                 m.d.comb += [getattr(circuit, f"i{k}").eq(values[k]) for k in circuit.used]
                 outputs.append(circuit.out)
             values = outputs
-        decision = DecisionCircuit(net)
-        m.submodules[DECISION_NAME] = decision
-        m.d.comb += [getattr(decision, f"z{i}").eq(v) for i, v in enumerate(values)]
+        if tabulated:
+            decision = TableCircuit(net)
+            m.submodules[DECISION_NAME] = decision
+            m.d.comb += [getattr(decision, f"i{k}").eq(values[k]) for k in net.table_inputs]
+        else:
+            decision = DecisionCircuit(net)
+            m.submodules[DECISION_NAME] = decision
+            m.d.comb += [getattr(decision, f"z{i}").eq(v) for i, v in enumerate(values)]
         m.d.comb += getattr(self, OUTPUT_NAME).eq(decision.y)
         return m
 

@@ -15,6 +15,7 @@ both (:func:`neighbourhood`: the samples with their input codes moved by one ste
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -26,6 +27,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import approximate as ax
+from . import ir
 from .emulate import predict_codes, predict_many, predict_variants, trace
 from .estimate import AreaModel
 from .ir import Layer, Network, Neuron, csd_digits
@@ -148,9 +150,42 @@ def _moves(network: Network, stats: ax.InputStatistics,
     for li in range(len(network.layers) - 1):
         yield (f"layer {li} activations one bit narrower",
                lambda li=li: ax.reduce_activation_bits(network, li))
+    yield from _tabulating_moves(network)
     if network.output == "argmax":
         yield (f"argmax on logits >> {network.decision_shift + 1}",
                lambda: ax.set_decision_shift(network, network.decision_shift + 1))
+
+
+#: at most this many ways of narrowing the last hidden layer into a decision table are tried
+#: at once (the most even splits of the table's bits first)
+TABULATING_MOVES = 24
+
+
+def _tabulating_moves(network: Network) -> Iterator[tuple[str, Callable[[], Network | None]]]:
+    """The last hidden layer's codes narrowed (or saturated) in one move until the output
+    layer's inputs fit a decision table (:data:`bespoke.ir.TABLE_MAX_BITS` bits): a table
+    costs far less than the adders and comparators it replaces, but one bit at a time the
+    search would rarely walk there."""
+    if len(network.layers) < 2 or network.table_inputs is not None:
+        return
+    li = len(network.layers) - 2
+    inputs = network.analysis[-1].inputs
+    used = ir.varying_inputs(network.layers[-1], inputs)
+    if not used or len(used) > ir.TABLE_MAX_BITS:
+        return
+    widths = [inputs[k].width for k in used]
+    splits = [t for t in itertools.product(*(range(1, w + 1) for w in widths))
+              if sum(t) == min(ir.TABLE_MAX_BITS, sum(widths))]
+    splits.sort(key=lambda t: (max(t) - min(t), t))
+    for targets in splits[:TABULATING_MOVES]:
+        for saturate in (False, True):
+            def build(targets=targets, saturate=saturate) -> Network | None:
+                result = network
+                for k, width in zip(used, targets):
+                    result = result and ax.narrow_to(result, li, k, width, saturate)
+                return result
+            yield (f"layer {li} codes {'saturated' if saturate else 'narrowed'} to "
+                   f"{'+'.join(map(str, targets))} bits: a decision table", build)
 
 
 def neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
@@ -442,6 +477,7 @@ PRUNE_QUANTILES = (0.0, 0.1, 0.2, 0.35, 0.5)
 DIGIT_LIMITS = (0, 3, 2, 1)
 MAX_GENE_TRUNCATION = 8
 MAX_GENE_SATURATION = 3  # levels a hidden activation saturates lower
+MAX_GENE_NARROWER = 6  # bits a hidden layer's codes lose (down to decision tables)
 GENES_PER_NEURON = 4  # prune, digits, truncation, saturation
 
 
@@ -470,7 +506,7 @@ class Genome:
                                     MAX_GENE_TRUNCATION,
                                     MAX_GENE_SATURATION if li < self.hidden_layers else 0)]
         return np.array(per_neuron + [self.input_bits - 1] * self.n_inputs
-                        + [3] * self.hidden_layers + [6 if self.argmax else 0])
+                        + [MAX_GENE_NARROWER] * self.hidden_layers + [6 if self.argmax else 0])
 
 
 

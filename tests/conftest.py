@@ -47,6 +47,33 @@ def shared_datasets() -> Path:
     return path
 
 
+@pytest.fixture(params=["table", "arithmetic"])
+def tail(request, monkeypatch) -> str:
+    """Both ways of building an output layer: as a decision table where its inputs are
+    narrow enough (the default rule), or always as adders and comparators."""
+    if request.param == "arithmetic":
+        monkeypatch.setattr("bespoke.ir.TABLE_MAX_BITS", 0)
+    return request.param
+
+
+def tabulated_network(output: str = "argmax", seed: int = 0):
+    """A random two-layer network whose hidden codes (3 + 2 + 3 bits) are narrow enough
+    for its output layer and decision to be one table."""
+    from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
+
+    rng = np.random.default_rng(seed)
+    hidden = Layer((Neuron(tuple(int(w) for w in rng.integers(-60, 61, 5)), 40, ClampActivation(7, 3)),
+                    Neuron(tuple(int(w) for w in rng.integers(-60, 61, 5)), -10,
+                           ThresholdActivation((-900, 0, 800))),
+                    Neuron(tuple(int(w) for w in rng.integers(-60, 61, 5)), 0, ClampActivation(6, 3),
+                           (1, 0, 2, 0, 0), 2)))
+    outputs = 1 if output == "sign" else 3
+    out = Layer(tuple(Neuron(tuple(int(w) for w in rng.integers(-40, 41, 3)),
+                             int(rng.integers(-50, 50)), None) for _ in range(outputs)))
+    return Network(4, (hidden, out), output, 2 if output == "sign" else 3,
+                   decision_shift=0 if output == "sign" else 1)
+
+
 def write_csv(path: Path, X: np.ndarray, y: np.ndarray, delimiter: str = ";") -> Path:
     header = [f"f{i}" for i in range(X.shape[1])] + ["Y"]
     lines = [delimiter.join(header)]

@@ -145,3 +145,36 @@ def test_a_relu_on_the_logits_makes_class_0_win_when_none_is_positive():
     with pytest.raises(ValueError, match="one shape"):
         predict_many([relu, net], codes)
     assert Network.from_dict(relu.to_dict()) == relu
+
+
+@pytest.mark.parametrize("output, seed", [("argmax", 0), ("argmax", 1), ("sign", 1)])
+def test_the_decision_table_holds_the_class_of_every_hidden_code(output, seed):
+    from bespoke.emulate import decision_table
+
+    from .conftest import tabulated_network
+
+    net = tabulated_network(output, seed)
+    used = net.table_inputs
+    widths = [net.analysis[-1].inputs[k].width for k in used]
+    table = decision_table(net)
+    assert len(table) == 1 << sum(widths) == 256
+    codes = np.random.default_rng(seed).integers(0, 16, (3000, net.n_inputs))
+    run = trace(net, codes)
+    index = np.zeros(len(codes), np.int64)
+    offset = 0
+    for k, width in zip(used, widths):  # the first table input in the lowest bits
+        index |= run.codes[-1][:, k] << offset
+        offset += width
+    assert table[index].tolist() == run.prediction.tolist()
+    assert len(np.unique(index)) >= 40  # many entries checked, not a few
+
+
+def test_a_wide_output_layer_has_no_decision_table():
+    from bespoke.emulate import decision_table
+
+    hidden = Layer((Neuron((90, -70), 0, ClampActivation(0, 6)), Neuron((-50, 80), 0, ClampActivation(0, 6))))
+    net = Network(4, (hidden, Layer((Neuron((1, -1), 0, None), Neuron((-1, 1), 0, None)))), "argmax", 2)
+    assert [iv.width for iv in net.analysis[-1].inputs] == [6, 6]  # 12 bits: too many
+    assert net.table_inputs is None
+    with pytest.raises(ValueError, match="not built as a table"):
+        decision_table(net)

@@ -48,3 +48,28 @@ def test_bundled_estimator_ranks_and_sizes_real_syntheses(designs, tmp_path):
     assert np.argsort(estimated).tolist() == np.argsort(synthesized).tolist()
     errors = np.abs(np.array(estimated) - synthesized) / np.array(synthesized)
     assert np.median(errors) <= 0.25, (estimated, synthesized)
+
+
+def test_table_nodes_count_the_decision_diagram():
+    from bespoke.estimate import table_nodes
+
+    assert table_nodes(np.zeros(16, np.int64)) == 0  # a constant needs no logic
+    assert table_nodes(np.array([0, 1] * 8)) == 1  # the lowest index bit itself
+    assert table_nodes(np.array([0, 1, 1, 0])) == 3  # exclusive or: one node, then two
+    assert table_nodes(np.array([0, 1, 2, 0, 0, 1, 2, 0])) == 3  # the top bit is not read
+
+
+def test_a_tabulated_output_layer_costs_its_table_not_its_adders():
+    from dataclasses import replace
+
+    from bespoke.emulate import decision_table
+    from bespoke.estimate import table_nodes
+
+    from .conftest import tabulated_network
+
+    net = tabulated_network()
+    f = features(net)
+    hidden_only = replace(net, layers=net.layers[:1] + (replace(net.layers[1], neurons=tuple(
+        replace(n, weights=(0, 0, 0)) for n in net.layers[1].neurons)),))
+    assert f.full_adders == features(hidden_only).full_adders  # the output layer adds none
+    assert f.decision_bits == 0 and f.table_nodes == table_nodes(decision_table(net)) > 0

@@ -100,3 +100,16 @@ def test_truncation_drops_the_low_columns_of_each_digit():
     assert n.connection_interval(0, Interval(5, 5)) == Interval(36, 36)
     # enumerated exactly over 0..15: min at x=0, max at x=15 -> 120 - 12
     assert n.connection_interval(0, Interval(0, 15)) == Interval(0, 108)
+
+
+def test_table_inputs_are_the_narrow_unsigned_inputs_the_output_layer_reads():
+    from bespoke.ir import TABLE_MAX_BITS, Interval, table_inputs
+
+    out = Layer((Neuron((1, 0, 2, 3), 0, None), Neuron((1, 0, -1, 0), 0, None)))
+    three = Interval(0, 7)
+    # input 1 has no weight, input 3 is a constant: neither is read
+    assert table_inputs(out, (three, three, Interval(0, 3), Interval(5, 5))) == (0, 2)
+    assert table_inputs(out, (three, three, Interval(-1, 3), three)) is None  # signed
+    wide = Interval(0, (1 << (TABLE_MAX_BITS - 4)) - 1)  # with 1 and 3 more bits: exactly full
+    assert table_inputs(out, (wide, three, Interval(0, 1), three)) == (0, 2, 3)
+    assert table_inputs(out, (wide, three, Interval(0, 3), three)) is None  # one bit too many

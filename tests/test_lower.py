@@ -10,7 +10,7 @@ import bespoke
 from bespoke import tools
 from bespoke.emulate import predict_codes
 from bespoke.ir import Layer, Network, Neuron
-from bespoke.lower import MLPCircuit, input_name
+from bespoke.lower import MLPCircuit, input_name, to_verilog
 
 from .conftest import ACTIVATIONS, trained
 
@@ -86,10 +86,26 @@ def test_verilog_is_accepted_by_yosys(tmp_path):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_approximated_networks_equal_the_emulator_in_amaranth(seed):
-    """Masks, column truncation and an MSB-slice argmax, in every combination."""
+def test_approximated_networks_equal_the_emulator_in_amaranth(seed, tail):
+    """Masks, column truncation and an MSB-slice argmax, in every combination, with the
+    output layer as a table where it is narrow enough and always as adders."""
     from .conftest import random_network
 
     net = random_network(seed, activation="clamp" if seed % 2 else "threshold")
     codes = random_codes(net, 150, seed)
     assert amaranth_outputs(net, codes) == predict_codes(net, codes).tolist()
+
+
+@pytest.mark.parametrize("output, seed", [("argmax", 0), ("argmax", 1), ("sign", 1), ("sign", 2)])
+def test_a_tabulated_output_layer_equals_the_emulator_in_amaranth(output, seed):
+    """Argmax and sign tables, and a constant one (sign, seed 2: class 0 everywhere)."""
+    from .conftest import tabulated_network
+
+    net = tabulated_network(output, seed)
+    codes = random_codes(net, 300, seed)
+    expected = predict_codes(net, codes).tolist()
+    assert amaranth_outputs(net, codes) == expected
+    assert len(set(expected)) == (1 if (output, seed) == ("sign", 2) else net.n_classes)
+    text = to_verilog(net)
+    assert "l1_n" not in text  # no output-layer neurons: they are inside the table
+    assert "casez" in text or (output, seed) == ("sign", 2)

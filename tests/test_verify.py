@@ -84,6 +84,30 @@ def test_an_approximated_network_verifies_in_icarus(tmp_path):
     assert result.mismatches == 0
 
 
+def test_a_tabulated_output_layer_verifies_in_icarus_and_a_changed_table_is_caught(tmp_path):
+    """The decision table against the emulator on every vector; and a check that can fail:
+    one output bias one lower changes some entries of the table, and Icarus sees it."""
+    from dataclasses import replace
+
+    from bespoke.emulate import decision_table
+
+    from .conftest import tabulated_network
+
+    net = tabulated_network("argmax", 1)
+    codes = verification_vectors(net, None, 2000, 0)
+    (tmp_path / "top.v").write_text(to_verilog(net))
+    assert verify(tmp_path / "top.v", net, codes, tmp_path / "sim").mismatches == 0
+    out = net.layers[-1]
+    wrong = replace(out.neurons[1], bias=out.neurons[1].bias - 1)
+    mutated = replace(net, layers=net.layers[:-1] + (replace(out, neurons=(out.neurons[0], wrong,
+                                                                           *out.neurons[2:])),))
+    assert mutated.table_inputs is not None
+    assert 0 < np.count_nonzero(decision_table(mutated) != decision_table(net)) < 16
+    (tmp_path / "bad.v").write_text(to_verilog(mutated))
+    result = verify(tmp_path / "bad.v", net, codes, tmp_path / "bad")
+    assert result.mismatches > 0 and not result.passed
+
+
 def test_a_relu_on_the_logits_before_argmax_verifies_in_icarus(tmp_path):
     """As in published designs: argmax over max(logit, 0), so class 0 wins when no logit
     is positive (the corner vectors include such inputs)."""
