@@ -375,6 +375,11 @@ def _circuit(design: Design) -> dict:
             "nonzero_weights": sum(w != 0 for n in layer.neurons for w in n.weights),
             "signed_digits": sum(len(csd_digits(w)) for n in layer.neurons for w in n.weights),
         })
+    table = design.network.table_inputs
     return {"inputs": design.network.n_inputs, "input_bits": design.network.input_bits,
             "output": design.network.output, "output_width": design.network.output_width,
-            "layers": layers}
+            "layers": layers,
+            # the output layer and decision built as one lookup table (ir.TABLE_MAX_BITS)
+            "decision_table": None if table is None else {
+                "inputs": list(table),
+                "bits": sum(design.network.analysis[-1].inputs[k].width for k in table)}}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out

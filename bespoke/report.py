@@ -178,6 +178,11 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
         lines.append(f"| {i} | {layer['neurons']} | {layer['activation']} | "
                      f"{layer['accumulator_widths']} | {layer['nonzero_weights']} | "
                      f"{layer['signed_digits']} |")
+    table = report["circuit"].get("decision_table")
+    if table:
+        lines += ["", f"The output layer and the decision are one lookup table over "
+                      f"{table['bits']} bits of hidden codes ({1 << table['bits']} entries), "
+                      "minimized by synthesis as logic: its adders above are not built."]
     if timing:
         lines += ["", "## Time per stage", "", "| stage | seconds |", "|---|---|"]
         lines += [f"| {stage} | {seconds:.2f} |" for stage, seconds in timing.items()]

@@ -29,6 +29,10 @@ def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
     for name in ("front.csv", "front.json", "front.svg"):
         assert (out / "approximation" / name).is_file()
     assert "Approximation search" in (out / "report.html").read_text()
+    # the report says whether the output layer became a decision table, as top.v has it
+    table = report["circuit"]["decision_table"]
+    assert (table is not None) == ("l1_n0" not in (out / "top.v").read_text())
+    assert table is None or table["bits"] <= 10
     # the baseline is the design `--exact` builds from the same data and seed
     assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
                  "-o", str(tmp_path / "exact"), "--exact", "--no-synth",

@@ -102,10 +102,11 @@ def test_a_tabulated_output_layer_equals_the_emulator_in_amaranth(output, seed):
     from .conftest import tabulated_network
 
     net = tabulated_network(output, seed)
-    codes = random_codes(net, 300, seed)
+    pool = random_codes(net, 5000, seed)
+    classes = predict_codes(net, pool)
+    # up to 60 vectors of every class (rare classes are rare among random codes)
+    codes = np.concatenate([pool[classes == c][:60] for c in range(net.n_classes)])
     expected = predict_codes(net, codes).tolist()
     assert amaranth_outputs(net, codes) == expected
     assert len(set(expected)) == (1 if (output, seed) == ("sign", 2) else net.n_classes)
-    text = to_verilog(net)
-    assert "l1_n" not in text  # no output-layer neurons: they are inside the table
-    assert "casez" in text or (output, seed) == ("sign", 2)
+    assert "l1_n" not in to_verilog(net)  # no output-layer neurons: they are inside the table
