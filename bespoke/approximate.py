@@ -257,13 +257,28 @@ def narrow_to(network: Network, layer: int, index: int, width: int,
               saturate: bool = False) -> Network | None:
     """One hidden neuron narrowed (:func:`narrow_neuron`), or saturated lower
     (:func:`saturate_neuron`), until its code has at most ``width`` bits; None when it
-    cannot get there."""
-    while network.analysis[layer].outputs[index].width > width:
-        step = (saturate_neuron if saturate else narrow_neuron)(network, layer, index)
-        if step is None:
+    cannot get there.  Built in one step (a search tries many of these)."""
+    if layer >= len(network.layers) - 1:
+        return None
+    inputs = network.analysis[layer].inputs
+    neuron = network.layers[layer].neurons[index]
+    steps = 0
+    while neuron.activation.output_interval(neuron.accumulator_interval(inputs)).width > width:
+        neuron = (saturated if saturate else narrowed)(neuron)
+        if neuron is None:
             return None
-        network = step
-    return network
+        steps += 1
+    if not steps:
+        return network
+    network = _replace_neuron(network, layer, index, neuron)
+    if saturate:  # same scale: the next layer is unchanged
+        return network
+    following = network.layers[layer + 1]
+    neurons = tuple(replace(n, weights=n.weights[:index] + (n.weights[index] << steps,)
+                            + n.weights[index + 1:]) for n in following.neurons)
+    layers = list(network.layers)
+    layers[layer + 1] = replace(following, neurons=neurons)
+    return replace(network, layers=tuple(layers))
 
 
 def set_decision_shift(network: Network, shift: int) -> Network:

@@ -108,3 +108,22 @@ def test_one_neuron_narrower_doubles_only_its_column_in_the_next_layer(exact):
     after = trace(net, codes).codes[0][:, 2]
     assert np.max(np.abs(2 * after - before)) <= 1  # the same value, one bit coarser
     assert ax.narrow_neuron(design.network, 1, 0) is None
+
+
+@pytest.mark.parametrize("saturate", [False, True])
+def test_narrowing_to_a_width_equals_narrowing_step_by_step(saturate):
+    """``narrow_to`` builds in one step what repeated one-bit moves build."""
+    from .conftest import random_network
+
+    checked = 0
+    for seed in range(12):
+        net = random_network(seed, approximate=bool(seed % 2),
+                             activation="clamp" if seed % 3 else "threshold")
+        for k in range(4):
+            for width in range(6):
+                stepped = net
+                while stepped is not None and stepped.analysis[0].outputs[k].width > width:
+                    stepped = (ax.saturate_neuron if saturate else ax.narrow_neuron)(stepped, 0, k)
+                assert ax.narrow_to(net, 0, k, width, saturate) == stepped
+                checked += stepped is not None and stepped != net
+    assert checked > 20  # most cases narrow something
