@@ -253,31 +253,43 @@ def narrow_neuron(network: Network, layer: int, index: int) -> Network | None:
     return replace(network, layers=tuple(layers))
 
 
-def narrow_to(network: Network, layer: int, index: int, width: int,
-              saturate: bool = False) -> Network | None:
-    """One hidden neuron narrowed (:func:`narrow_neuron`), or saturated lower
-    (:func:`saturate_neuron`), until its code has at most ``width`` bits; None when it
-    cannot get there.  Built in one step (a search tries many of these)."""
-    if layer >= len(network.layers) - 1:
-        return None
-    inputs = network.analysis[layer].inputs
-    neuron = network.layers[layer].neurons[index]
+@functools.lru_cache(maxsize=1 << 12)
+def _narrowed_to(neuron: Neuron, inputs: tuple, width: int,
+                 saturate: bool) -> tuple[Neuron, int] | None:
+    """``neuron`` narrowed or saturated until its code has at most ``width`` bits, and how
+    many steps that took (cached: a search tries the same neuron in many splits)."""
     steps = 0
     while neuron.activation.output_interval(neuron.accumulator_interval(inputs)).width > width:
         neuron = (saturated if saturate else narrowed)(neuron)
         if neuron is None:
             return None
         steps += 1
-    if not steps:
+    return neuron, steps
+
+
+def narrow_to(network: Network, layer: int, widths: dict[int, int],
+              saturate: bool = False) -> Network | None:
+    """Hidden neurons ``index`` of ``layer`` narrowed (:func:`narrow_neuron`), or saturated
+    lower (:func:`saturate_neuron`), until each code has at most ``widths[index]`` bits;
+    None when one cannot get there.  Built in one step (a search tries many of these)."""
+    if layer >= len(network.layers) - 1:
+        return None
+    inputs = network.analysis[layer].inputs
+    neurons = list(network.layers[layer].neurons)
+    steps = [0] * len(neurons)
+    for index, width in widths.items():
+        done = _narrowed_to(neurons[index], inputs, width, saturate)
+        if done is None:
+            return None
+        neurons[index], steps[index] = done
+    if not any(steps):
         return network
-    network = _replace_neuron(network, layer, index, neuron)
-    if saturate:  # same scale: the next layer is unchanged
-        return network
-    following = network.layers[layer + 1]
-    neurons = tuple(replace(n, weights=n.weights[:index] + (n.weights[index] << steps,)
-                            + n.weights[index + 1:]) for n in following.neurons)
     layers = list(network.layers)
-    layers[layer + 1] = replace(following, neurons=neurons)
+    layers[layer] = replace(layers[layer], neurons=tuple(neurons))
+    if not saturate:  # the next layer's weights on a narrowed code double per bit
+        layers[layer + 1] = replace(layers[layer + 1], neurons=tuple(
+            replace(n, weights=tuple(w << s for w, s in zip(n.weights, steps)))
+            for n in layers[layer + 1].neurons))
     return replace(network, layers=tuple(layers))
 
 

@@ -333,6 +333,37 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     return np.argmax(logits, axis=2).astype(np.int64)
 
 
+def predict_rebiased(network: Network, base: Trace, layer: int,
+                     variants: Sequence[Network]) -> np.ndarray:
+    """Class indices ``(variants, samples)`` of networks that equal ``network`` before
+    hidden ``layer`` and differ from it in that layer only in biases and activations (the
+    layers after it may differ in anything); ``base`` is the trace of ``network``.  The
+    layer's sums are the base's plus the change of bias: no product over its inputs."""
+    last = len(network.layers) - 1
+    before = np.array([n.bias for n in network.layers[layer].neurons], np.int64)
+    shifts = np.array([[n.bias for n in v.layers[layer].neurons] for v in variants],
+                      np.int64) - before
+    acc = base.accumulators[layer][None] + shifts[:, None, :]
+    for later in range(layer, last):
+        codes = _activate_many([v.layers[later] for v in variants], acc)
+        if later == last - 1 and all(v.table_inputs is not None for v in variants):
+            # decision tables (the search's estimator has built them already): a lookup
+            return np.stack([looked_up(v, c) for v, c in zip(variants, codes)])
+        acc = _accumulate_many([v.layers[later + 1] for v in variants], codes).astype(np.int64)
+    return np.stack([decide(v, logits) for v, logits in zip(variants, acc)])
+
+
+def looked_up(network: Network, codes: np.ndarray) -> np.ndarray:
+    """The classes :func:`decision_table` gives for the output layer's input ``codes``
+    (``(samples, inputs)``: the last hidden layer's codes)."""
+    index = np.zeros(len(codes), np.int64)
+    offset = 0
+    for k in network.table_inputs:
+        index |= codes[:, k].astype(np.int64) << offset
+        offset += network.analysis[-1].inputs[k].width
+    return decision_table(network)[index]
+
+
 def _decided(network: Network, logits: np.ndarray) -> np.ndarray:
     """The values the decision compares: ReLU'd if the network says so, shifted."""
     if network.output_relu:

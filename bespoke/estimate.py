@@ -99,13 +99,18 @@ def table_nodes(table: np.ndarray) -> int:
 
 @functools.lru_cache(maxsize=1 << 12)
 def _table_nodes(data: bytes, size: int) -> int:
-    table = np.frombuffer(data, np.int64)
-    nodes, rows = 0, 1
-    while rows < size:
-        subtables = np.unique(table.reshape(rows, -1), axis=0)
-        half = subtables.shape[1] // 2
-        nodes += int(np.count_nonzero(np.any(subtables[:, :half] != subtables[:, half:], axis=1)))
-        rows *= 2
+    # bottom up, the lowest index bit first: a pair of sub-tables that differ is a node,
+    # numbered by its pair (equal sub-tables get equal numbers), so the distinct nodes of
+    # each level are the distinct differing pairs
+    ids = np.frombuffer(data, np.int64)
+    fresh, nodes = int(ids.max(initial=0)) + 1, 0
+    while len(ids) > 1:
+        low, high = ids[0::2], ids[1::2]
+        split = low != high
+        numbers, inverse = np.unique(low[split] * fresh + high[split], return_inverse=True)
+        ids = low.copy()
+        ids[split] = fresh + inverse
+        fresh, nodes = fresh + len(numbers), nodes + len(numbers)
     return nodes
 
 

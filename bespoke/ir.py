@@ -340,7 +340,7 @@ class Network:
     def n_inputs(self) -> int:
         return self.layers[0].n_inputs
 
-    @property
+    @functools.cached_property
     def table_inputs(self) -> tuple[int, ...] | None:
         """The output layer's inputs its decision table reads, or None when the output
         layer and decision are built as adders and comparators (:func:`table_inputs`)."""

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import approximate as ax
 from . import ir
-from .emulate import predict_codes, predict_many, predict_variants, trace
+from .emulate import predict_codes, predict_many, predict_rebiased, predict_variants, trace
 from .estimate import AreaModel
 from .ir import Layer, Network, Neuron, csd_digits
 
@@ -179,13 +179,9 @@ def _tabulating_moves(network: Network) -> Iterator[tuple[str, Callable[[], Netw
     splits.sort(key=lambda t: (max(t) - min(t), t))
     for targets in splits[:TABULATING_MOVES]:
         for saturate in (False, True):
-            def build(targets=targets, saturate=saturate) -> Network | None:
-                result = network
-                for k, width in zip(used, targets):
-                    result = result and ax.narrow_to(result, li, k, width, saturate)
-                return result
             yield (f"layer {li} codes {'saturated' if saturate else 'narrowed'} to "
-                   f"{'+'.join(map(str, targets))} bits: a decision table", build)
+                   f"{'+'.join(map(str, targets))} bits: a decision table",
+                   lambda t=targets, s=saturate: ax.narrow_to(network, li, dict(zip(used, t)), s))
 
 
 def neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
@@ -255,19 +251,42 @@ class _Scorer:
                                                      base.layers[changed[0]].neurons)) if a is not b]
         return (changed[0], neurons[0]) if len(neurons) == 1 else None
 
+    def _rebiased_layer(self, network: Network) -> int | None:
+        """The hidden layer in which ``network`` first differs from the base, if it differs
+        there only in biases and activations (as codes narrowed for a decision table)."""
+        base = self.base
+        if len(network.layers) != len(base.layers):
+            return None
+        li = next((i for i, (a, b) in enumerate(zip(network.layers, base.layers)) if a is not b),
+                  len(base.layers))
+        if li >= len(base.layers) - 1:
+            return None
+        same = all(a is b or (a.weights == b.weights and a.input_masks == b.input_masks
+                              and a.truncation == b.truncation)
+                   for a, b in zip(network.layers[li].neurons, base.layers[li].neurons))
+        return li if same else None
+
     def _predict(self, split: int, networks: list[Network]) -> np.ndarray:
         """Class indices ``(networks, samples)`` on one split."""
         codes, labels = self.splits[split]
         batch = max(1, self.BATCH_SAMPLES // max(len(labels), 1))
         result = np.empty((len(networks), len(labels)), np.int64)
         variants: dict[int, list[tuple[int, int]]] = {}  # layer: (network, neuron index)
+        rebiased: dict[int, list[int]] = {}  # layer: networks
         others = []
         for i, network in enumerate(networks):
             where = self._one_neuron_changed(network)
             if where:
                 variants.setdefault(where[0], []).append((i, where[1]))
+            elif (layer := self._rebiased_layer(network)) is not None:
+                rebiased.setdefault(layer, []).append(i)
             else:
                 others.append(i)
+        for layer, members in rebiased.items():
+            for first in range(0, len(members), batch):
+                chunk = members[first:first + batch]
+                result[chunk] = predict_rebiased(self.base, self.traces[split], layer,
+                                                 [networks[i] for i in chunk])
         for layer, members in variants.items():
             for first in range(0, len(members), batch):
                 chunk = members[first:first + batch]

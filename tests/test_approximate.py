@@ -124,6 +124,10 @@ def test_narrowing_to_a_width_equals_narrowing_step_by_step(saturate):
                 stepped = net
                 while stepped is not None and stepped.analysis[0].outputs[k].width > width:
                     stepped = (ax.saturate_neuron if saturate else ax.narrow_neuron)(stepped, 0, k)
-                assert ax.narrow_to(net, 0, k, width, saturate) == stepped
+                assert ax.narrow_to(net, 0, {k: width}, saturate) == stepped
                 checked += stepped is not None and stepped != net
     assert checked > 20  # most cases narrow something
+    # several neurons at once: the same as one after another
+    net = random_network(3)
+    one_by_one = ax.narrow_to(ax.narrow_to(net, 0, {0: 2}, saturate), 0, {2: 1}, saturate)
+    assert ax.narrow_to(net, 0, {0: 2, 2: 1}, saturate) == one_by_one != net

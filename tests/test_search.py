@@ -141,3 +141,36 @@ def test_large_splits_get_fewer_neighbourhood_copies():
         labels = (codes[:, 0] > 8).astype(int)
         score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, 8)
         assert len(score.splits[_Scorer.NEIGHBOURHOOD][0]) == 2 * samples * copies
+
+
+@pytest.mark.parametrize("sizes, activation", [((5, 4, 3), "clamp"), ((5, 4, 3), "threshold"),
+                                               ((5, 4, 6, 3), "clamp")])
+def test_every_move_is_scored_as_the_whole_network_emulated(sizes, activation):
+    """The scorer's shortcuts (one neuron changed; a hidden layer changed in biases and
+    activations only, as the decision-table moves do; anything else) give what emulating
+    each candidate whole gives."""
+    from bespoke import approximate as ax
+    from bespoke.emulate import predict_codes
+    from bespoke.search import _moves, _Scorer
+
+    from .conftest import random_network
+
+    net = random_network(1, activation=activation, sizes=sizes)
+    assert net.table_inputs is None  # so that decision-table moves are among the moves
+    codes = np.random.default_rng(0).integers(0, 16, (400, net.n_inputs))
+    labels = predict_codes(net, codes)
+    score = _Scorer(net, codes, labels, codes, labels, UNIT_COSTS, 0.01)
+    stats = ax.InputStatistics.measure(net, codes)
+    networks, names = [], []
+    for name, build in _moves(net, stats, SearchOptions()):
+        try:
+            built = build()
+        except ValueError:
+            continue
+        if built is not None:
+            networks.append(built)
+            names.append(name)
+    assert any("decision table" in name for name in names)
+    assert any(score._rebiased_layer(n) is not None for n in networks)
+    expected = np.stack([predict_codes(n, codes) for n in networks])
+    assert np.array_equal(score._predict(0, networks), expected)
