@@ -15,7 +15,6 @@ both (:func:`neighbourhood`: the samples with their input codes moved by one ste
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import time
@@ -174,14 +173,25 @@ def _tabulating_moves(network: Network) -> Iterator[tuple[str, Callable[[], Netw
     if not used or len(used) > ir.TABLE_MAX_BITS:
         return
     widths = [inputs[k].width for k in used]
-    splits = [t for t in itertools.product(*(range(1, w + 1) for w in widths))
-              if sum(t) == min(ir.TABLE_MAX_BITS, sum(widths))]
-    splits.sort(key=lambda t: (max(t) - min(t), t))
+    splits = sorted(_splits(min(ir.TABLE_MAX_BITS, sum(widths)), widths),
+                    key=lambda t: (max(t) - min(t), t))
     for targets in splits[:TABULATING_MOVES]:
         for saturate in (False, True):
             yield (f"layer {li} codes {'saturated' if saturate else 'narrowed'} to "
                    f"{'+'.join(map(str, targets))} bits: a decision table",
                    lambda t=targets, s=saturate: ax.narrow_to(network, li, dict(zip(used, t)), s))
+
+
+def _splits(total: int, widths: list[int]) -> Iterator[tuple[int, ...]]:
+    """Every way of writing ``total`` as one part per width, each part from 1 to its width
+    (at most 126 for a total of 10)."""
+    if len(widths) == 1:
+        if 1 <= total <= widths[0]:
+            yield (total,)
+        return
+    for first in range(1, min(widths[0], total - len(widths) + 1) + 1):
+        for rest in _splits(total - first, widths[1:]):
+            yield (first, *rest)
 
 
 def neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,

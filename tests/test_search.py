@@ -174,3 +174,17 @@ def test_every_move_is_scored_as_the_whole_network_emulated(sizes, activation):
     assert any(score._rebiased_layer(n) is not None for n in networks)
     expected = np.stack([predict_codes(n, codes) for n in networks])
     assert np.array_equal(score._predict(0, networks), expected)
+
+
+def test_table_splits_are_every_composition_within_the_widths():
+    import itertools
+
+    from bespoke.search import _splits
+
+    for widths in ([8, 8, 8], [5, 3, 4], [2, 1, 8, 3], [8, 8]):
+        total = min(10, sum(widths))
+        brute = [t for t in itertools.product(*(range(1, w + 1) for w in widths)) if sum(t) == total]
+        assert sorted(_splits(total, widths)) == sorted(brute)
+    # wide layers stay cheap: ten 8-bit codes have one split of 10 bits, not 8**10 candidates
+    assert list(_splits(10, [8] * 10)) == [(1,) * 10]
+    assert not list(_splits(10, [8] * 11))
