@@ -5,6 +5,7 @@ import joblib
 import numpy as np
 
 from bespoke.cli import main
+from bespoke.ir import TABLE_MAX_BITS
 
 from .conftest import trained, write_csv
 
@@ -32,7 +33,7 @@ def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
     # the report says whether the output layer became a decision table, as top.v has it
     table = report["circuit"]["decision_table"]
     assert (table is not None) == ("l1_n0" not in (out / "top.v").read_text())
-    assert table is None or table["bits"] <= 10
+    assert table is None or table["bits"] <= TABLE_MAX_BITS
     # the baseline is the design `--exact` builds from the same data and seed
     assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
                  "-o", str(tmp_path / "exact"), "--exact", "--no-synth",
