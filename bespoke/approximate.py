@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .emulate import trace
-from .ir import ClampActivation, Network, Neuron, ThresholdActivation, csd_digits
+from .ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation, csd_digits
 
 
 @functools.lru_cache(maxsize=None)
@@ -244,13 +244,19 @@ def narrow_neuron(network: Network, layer: int, index: int) -> Network | None:
     narrower = narrowed(network.layers[layer].neurons[index])
     if narrower is None:
         return None
-    following = network.layers[layer + 1]
-    neurons = tuple(replace(n, weights=n.weights[:index] + (n.weights[index] << 1,)
-                            + n.weights[index + 1:]) for n in following.neurons)
+    steps = [0] * len(network.layers[layer].neurons)
+    steps[index] = 1
     network = _replace_neuron(network, layer, index, narrower)
     layers = list(network.layers)
-    layers[layer + 1] = replace(following, neurons=neurons)
+    layers[layer + 1] = _doubled_columns(layers[layer + 1], steps)
     return replace(network, layers=tuple(layers))
+
+
+def _doubled_columns(layer: Layer, steps: list[int]) -> Layer:
+    """``layer`` with its weights on input ``k`` times ``2**steps[k]`` (inputs whose codes
+    lost ``steps[k]`` low bits)."""
+    return replace(layer, neurons=tuple(
+        replace(n, weights=tuple(w << s for w, s in zip(n.weights, steps))) for n in layer.neurons))
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -287,9 +293,7 @@ def narrow_to(network: Network, layer: int, widths: dict[int, int],
     layers = list(network.layers)
     layers[layer] = replace(layers[layer], neurons=tuple(neurons))
     if not saturate:  # the next layer's weights on a narrowed code double per bit
-        layers[layer + 1] = replace(layers[layer + 1], neurons=tuple(
-            replace(n, weights=tuple(w << s for w, s in zip(n.weights, steps)))
-            for n in layers[layer + 1].neurons))
+        layers[layer + 1] = _doubled_columns(layers[layer + 1], steps)
     return replace(network, layers=tuple(layers))
 
 

@@ -106,9 +106,7 @@ def decide(network: Network, logits: np.ndarray) -> np.ndarray:
 
 
 def _classes(logits: np.ndarray, output: str, shift: int, relu: bool) -> np.ndarray:
-    if relu:
-        logits = np.maximum(logits, 0)
-    logits = logits >> shift
+    logits = _compared(logits, shift, relu)
     if output == "sign":
         return (logits[:, 0] > 0).astype(np.int64)
     return np.argmax(logits, axis=1).astype(np.int64)  # first index wins ties
@@ -366,9 +364,13 @@ def looked_up(network: Network, codes: np.ndarray) -> np.ndarray:
 
 def _decided(network: Network, logits: np.ndarray) -> np.ndarray:
     """The values the decision compares: ReLU'd if the network says so, shifted."""
-    if network.output_relu:
+    return _compared(logits, network.decision_shift, network.output_relu)
+
+
+def _compared(logits: np.ndarray, shift: int, relu: bool) -> np.ndarray:
+    if relu:
         logits = np.maximum(logits, 0)
-    return logits >> network.decision_shift
+    return logits >> shift
 
 
 def _decide_one_changed(network: Network, logits: np.ndarray, columns: np.ndarray,

@@ -115,14 +115,13 @@ def _table_nodes(data: bytes, size: int) -> int:
 
 
 def features(network: Network) -> CostFeatures:
-    if network.table_inputs is not None:  # the output layer and decision are one table
-        full, half, clamp, comparator = sum(
-            (_layer_costs(layer, info.inputs)
-             for layer, info in zip(network.layers[:-1], network.analysis)), np.zeros(4))
+    tabulated = network.table_inputs is not None  # the output layer is inside a table
+    built = network.layers[:-1] if tabulated else network.layers
+    full, half, clamp, comparator = sum((_layer_costs(layer, info.inputs) for layer, info
+                                         in zip(built, network.analysis)), np.zeros(4))
+    if tabulated:
         return CostFeatures(float(full), float(half), float(clamp), float(comparator), 0.0,
                             float(table_nodes(decision_table(network))))
-    full, half, clamp, comparator = sum(_layer_costs(layer, info.inputs) for layer, info
-                                        in zip(network.layers, network.analysis))
     logits = network.analysis[-1].accumulators
     if network.output == "sign":
         decision = float(logits[0].width)
