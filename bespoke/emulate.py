@@ -308,27 +308,39 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     if layer == last:
         return _decide_one_changed(network, base.accumulators[-1], indices[:, 0],
                                    acc[:, :, 0].astype(np.int64))
-    old = base.codes[layer].T[indices[:, 0]]  # (changes, samples)
-    new = _activate_many(single, acc)[:, :, 0].astype(np.int64)
-    following = network.layers[layer + 1]
-    _, per_mask, _ = _layer_matrices(following)
-    # the changed input's part of every following sum: per mask, the change of the masked
-    # code times that mask's weights, as one batched product (exact in a double)
-    deltas = np.stack([((new >> mask) << mask) - ((old >> mask) << mask)
-                       for mask, _ in per_mask], axis=2)
-    weights = np.stack([matrix[indices[:, 0]] for _, matrix in per_mask], axis=1)
-    if int(np.abs(deltas).max(initial=0)) * int(np.abs(weights).sum(axis=1).max(initial=0)) < FLOAT_EXACT:
-        change = (deltas.astype(np.float64) @ weights.astype(np.float64)).astype(np.int64)
-    else:  # too wide for a double: integer arithmetic
-        change = np.einsum("csm,cmn->csn", deltas, weights)
-    logits = base.accumulators[layer + 1][None] + change
+    # the changes in order of the neuron they replace, so that each neuron's are contiguous
+    order = np.argsort(indices[:, 0], kind="stable")
+    replaced = indices[order, 0]
+    old = base.codes[layer].T[replaced]  # (changes, samples)
+    new = _activate_many(single, acc)[order, :, 0].astype(np.int64)
+    # only the samples whose code the change moves can change class: the following sums of
+    # just those (change, sample) pairs are the base's plus the moved code's part of them
+    result = np.repeat(base.prediction[None], len(changes), axis=0)
+    moved, samples = np.nonzero(new != old)
+    if not len(moved):
+        return result
+    _, per_mask, _ = _layer_matrices(network.layers[layer + 1])
+    before, after = old[moved, samples], new[moved, samples]
+    # per mask, the change of the masked code: (moved pairs, masks)
+    deltas = np.stack([((after >> mask) << mask) - ((before >> mask) << mask)
+                       for mask, _ in per_mask], axis=1)
+    logits = base.accumulators[layer + 1][samples]  # a copy: (moved pairs, neurons)
+    changed = replaced[moved]  # sorted
+    for index in np.unique(changed):
+        lo, hi = np.searchsorted(changed, index), np.searchsorted(changed, index, "right")
+        weights = np.stack([matrix[index] for _, matrix in per_mask])  # (masks, neurons)
+        logits[lo:hi] += _exact_product(deltas[lo:hi], weights)
     for later in range(layer + 2, last + 1):
-        logits = _accumulate_many([network.layers[later]] * len(changes), _activate_many(
-            [network.layers[later - 1]] * len(changes), logits)).astype(np.int64)
-    logits = _decided(network, logits)
-    if network.output == "sign":
-        return (logits[:, :, 0] > 0).astype(np.int64)
-    return np.argmax(logits, axis=2).astype(np.int64)
+        logits = accumulate(network.layers[later], activate(network.layers[later - 1], logits))
+    result[order[moved], samples] = decide(network, logits)
+    return result
+
+
+def _exact_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The integer matrix product ``a @ b``, through BLAS when a double holds it exactly."""
+    if int(np.abs(a).max(initial=0)) * int(np.abs(b).sum(axis=0).max(initial=0)) < FLOAT_EXACT:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    return a @ b
 
 
 def predict_rebiased(network: Network, base: Trace, layer: int,
@@ -342,13 +354,22 @@ def predict_rebiased(network: Network, base: Trace, layer: int,
     shifts = np.array([[n.bias for n in v.layers[layer].neurons] for v in variants],
                       np.int64) - before
     acc = base.accumulators[layer][None] + shifts[:, None, :]
+    result = np.empty((len(variants), acc.shape[1]), np.int64)
+    rows = np.arange(len(variants))
     for later in range(layer, last):
-        codes = _activate_many([v.layers[later] for v in variants], acc)
-        if later == last - 1 and all(v.table_inputs is not None for v in variants):
+        codes = _activate_many([variants[i].layers[later] for i in rows], acc)
+        if later == last - 1:
             # decision tables (the search's estimator has built them already): a lookup
-            return np.stack([looked_up(v, c) for v, c in zip(variants, codes)])
-        acc = _accumulate_many([v.layers[later + 1] for v in variants], codes).astype(np.int64)
-    return np.stack([decide(v, logits) for v, logits in zip(variants, acc)])
+            tabulated = np.array([variants[i].table_inputs is not None for i in rows], bool)
+            for i, c in zip(rows[tabulated], codes[tabulated]):
+                result[i] = looked_up(variants[i], c)
+            rows, codes = rows[~tabulated], codes[~tabulated]
+            if not len(rows):
+                return result
+        acc = _accumulate_many([variants[i].layers[later + 1] for i in rows], codes).astype(np.int64)
+    for i, logits in zip(rows, acc):
+        result[i] = decide(variants[i], logits)
+    return result
 
 
 def looked_up(network: Network, codes: np.ndarray) -> np.ndarray:
