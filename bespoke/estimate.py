@@ -82,11 +82,12 @@ def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _layer_costs(layer: Layer, inputs: tuple[Interval, ...]) -> np.ndarray:
+def _layer_costs(layer: Layer, inputs: tuple[Interval, ...]) -> tuple[int, int, int, int]:
     """Summed :func:`_neuron_costs` of one layer whose inputs lie in ``inputs``."""
     info = analyze_layer(layer, inputs)
-    return np.sum([_neuron_costs(neuron, inputs, acc, out) for neuron, acc, out
-                   in zip(layer.neurons, info.accumulators, info.outputs)], axis=0)
+    costs = [_neuron_costs(neuron, inputs, acc, out) for neuron, acc, out
+             in zip(layer.neurons, info.accumulators, info.outputs)]
+    return tuple(map(sum, zip(*costs)))
 
 
 def table_nodes(table: np.ndarray) -> int:
@@ -117,24 +118,29 @@ def _table_nodes(data: bytes, size: int) -> int:
 def features(network: Network) -> CostFeatures:
     tabulated = network.table_inputs is not None  # the output layer is inside a table
     built = network.layers[:-1] if tabulated else network.layers
-    full, half, clamp, comparator = sum((_layer_costs(layer, info.inputs) for layer, info
-                                         in zip(built, network.analysis)), np.zeros(4))
+    full, half, clamp, comparator = map(sum, zip((0, 0, 0, 0), *(
+        _layer_costs(layer, info.inputs) for layer, info in zip(built, network.analysis))))
     if tabulated:
         return CostFeatures(float(full), float(half), float(clamp), float(comparator), 0.0,
                             float(table_nodes(decision_table(network))))
-    logits = network.analysis[-1].accumulators
-    if network.output == "sign":
-        decision = float(logits[0].width)
-    else:
-        relu = 0
-        if network.output_relu:  # a ReLU per logit first: about one gate a bit
-            relu = sum(iv.width for iv in logits if iv.lo < 0)
-            logits = [Interval(max(iv.lo, 0), max(iv.hi, 0)) for iv in logits]
-        widths = [Interval(iv.lo >> network.decision_shift, iv.hi >> network.decision_shift).width
-                  for iv in logits]
-        # a comparator and a value/index multiplexer per merge of the tree
-        decision = float(relu + sum(2 * max(widths) + network.output_width for _ in widths[1:]))
+    decision = _decision_bits(network.analysis[-1].accumulators, network.output,
+                              network.decision_shift, network.output_relu, network.output_width)
     return CostFeatures(float(full), float(half), float(clamp), float(comparator), decision)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _decision_bits(logits: tuple[Interval, ...], output: str, shift: int, relu: bool,
+                   index_width: int) -> float:
+    """The decision's cost feature: the sign bit, or the argmax tree over ``logits``."""
+    if output == "sign":
+        return float(logits[0].width)
+    relu_bits = 0
+    if relu:  # a ReLU per logit first: about one gate a bit
+        relu_bits = sum(iv.width for iv in logits if iv.lo < 0)
+        logits = tuple(Interval(max(iv.lo, 0), max(iv.hi, 0)) for iv in logits)
+    widths = [Interval(iv.lo >> shift, iv.hi >> shift).width for iv in logits]
+    # a comparator and a value/index multiplexer per merge of the tree
+    return float(relu_bits + (len(widths) - 1) * (2 * max(widths) + index_width))
 
 
 @dataclass(frozen=True)

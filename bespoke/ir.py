@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal, NamedTuple, Union
 
 import numpy as np
 
@@ -30,16 +30,26 @@ import numpy as np
 INT64_SAFE = 1 << 62
 
 
-@dataclass(frozen=True)
-class Interval:
-    """A closed integer interval ``[lo, hi]``: every value a signal can take."""
-
+class _Bounds(NamedTuple):
     lo: int
     hi: int
 
-    def __post_init__(self) -> None:
-        if self.lo > self.hi:
-            raise ValueError(f"empty interval [{self.lo}, {self.hi}]")
+
+class Interval(_Bounds):
+    """A closed integer interval ``[lo, hi]``: every value a signal can take.
+
+    A tuple underneath: a search hashes the input intervals of every layer it analyses,
+    and a tuple's hash is computed in C."""
+
+    __slots__ = ()
+
+    def __new__(cls, lo: int, hi: int) -> "Interval":
+        if lo > hi:
+            raise ValueError(f"empty interval [{lo}, {hi}]")
+        return tuple.__new__(cls, (lo, hi))
+
+    def __repr__(self) -> str:
+        return f"Interval(lo={self.lo}, hi={self.hi})"
 
     def __add__(self, other: "Interval") -> "Interval":
         return Interval(self.lo + other.lo, self.hi + other.hi)
@@ -122,8 +132,7 @@ def _largest_code(activation: Activation | None) -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """One shifted copy of an input in a neuron's adder tree:
     ``sign * (((x >> mask) << mask) << shift)`` (``mask`` low bits of ``x`` dropped)."""
 
@@ -313,6 +322,15 @@ def table_inputs(layer: Layer, inputs: tuple[Interval, ...]) -> tuple[int, ...] 
     return used
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _magnitudes(layer: Layer) -> tuple[tuple[tuple[int, int], ...], int]:
+    """``(|bias|, sum |w|)`` of each neuron of ``layer`` (its accumulator's magnitude is at
+    most ``|bias| + sum |w| * largest input``), and the layer's largest output code (cached:
+    a search validates networks that share most of their layers)."""
+    return (tuple((abs(n.bias), sum(abs(w) for w in n.weights)) for n in layer.neurons),
+            max(_largest_code(n.activation) for n in layer.neurons))
+
+
 @dataclass(frozen=True)
 class Network:
     """A whole bespoke classifier circuit: unsigned input codes to a class index."""
@@ -370,11 +388,10 @@ class Network:
         # a cheap bound, so that the emulator's int64 can never wrap
         largest_input = (1 << self.input_bits) - 1
         for layer in self.layers:
-            bound = max(abs(n.bias) + sum(abs(w) for w in n.weights) * largest_input
-                        for n in layer.neurons)
-            if bound >= INT64_SAFE:
+            magnitudes, largest_code = _magnitudes(layer)
+            if max(b + s * largest_input for b, s in magnitudes) >= INT64_SAFE:
                 raise ValueError("accumulator range exceeds 62 bits: reduce the bit widths")
-            largest_input = max(_largest_code(n.activation) for n in layer.neurons)
+            largest_input = largest_code
         n_out = len(self.layers[-1].neurons)
         if self.n_classes < 2:
             raise ValueError("a classifier needs at least two classes")
