@@ -42,10 +42,11 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--search-restarts", type=int, default=4,
                         help="NSGA-II runs from different seeds, run in parallel and merged "
                              "(default 4)")
-    search.add_argument("--retrain", action="store_true",
-                        help="hardware-aware retraining: when the search is stuck, its best moves "
-                             "beyond the budget are retrained through the integer design on the "
-                             "training split and kept if back within it")
+    search.add_argument("--retrain", action=argparse.BooleanOptionalAction, default=True,
+                        help="hardware-aware retraining (on by default): when the search is "
+                             "stuck, its best moves beyond the budget are retrained through the "
+                             "integer design on the training split and kept if back within it; "
+                             "--no-retrain searches the knobs alone")
     search.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                         help="run the search's restarts on this Dask cluster (default: the "
                              "cores of this machine)")

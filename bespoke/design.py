@@ -57,10 +57,12 @@ class Design:
     def approximate(self, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
                     y_val: np.ndarray, *, max_accuracy_loss: float = 0.01,
                     time_budget_s: float = 60.0, seed: int = 0, restarts: int = 4,
-                    retrain: bool = False, progress: Callable[[str], None] | None = None) -> "Design":
+                    retrain: bool = True, progress: Callable[[str], None] | None = None) -> "Design":
         """The smallest approximate design (by estimated area) whose accuracy stays within
         ``max_accuracy_loss`` (a fraction) of this one's, on the validation data and on
         the training data (loss plus two standard errors; see :mod:`bespoke.search`).
+        With ``retrain`` (the default, as ``bespoke compile``), a search that is stuck
+        retrains its best moves beyond the budget on ``X_train`` (:mod:`bespoke.retrain`).
 
         The model should not have been fitted on ``X_val``.  The result's ``search``
         holds the Pareto front and the moves; it verifies and compiles like any design."""

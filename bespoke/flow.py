@@ -57,7 +57,7 @@ class CompileConfig:
     max_accuracy_loss: float = 0.01  # fraction of validation accuracy the search may give up
     search_time_s: float = 60.0
     search_restarts: int = 4  # NSGA-II runs from different seeds, in parallel
-    retrain: bool = False  # hardware-aware retraining inside the search (bespoke.retrain)
+    retrain: bool = True  # hardware-aware retraining inside the search (bespoke.retrain)
     #: a Dask scheduler (tcp://HOST:PORT) the search's restarts run on; None: this machine
     scheduler: str | None = None
     validation_size: float = 0.25  # fraction of the training split the search validates on

@@ -81,7 +81,7 @@ OPTIONS: dict[str, OptionSpec] = {
                                     "0 to 100 percentage points"),
     "search_time": OptionSpec(float, 60.0, "search_time_s", _positive, "positive seconds"),
     "search_restarts": OptionSpec(int, 4, "search_restarts", lambda v: v >= 1, "1 or more"),
-    "retrain": OptionSpec(bool, False, "retrain"),
+    "retrain": OptionSpec(bool, True, "retrain"),
     "synthesize": OptionSpec(bool, True, "synthesize"),
     "liberty": OptionSpec(str, "bundled", "liberty"),
     "yosys": OptionSpec(str, "yowasp", "yosys"),

@@ -176,3 +176,13 @@ def test_a_design_too_large_to_print_is_refused_before_long_work(tmp_path, capsy
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "A4 sheet" in err and "--force" in err and not (tmp_path / "out").exists()
+
+
+def test_retraining_is_on_by_default_and_no_retrain_turns_it_off():
+    from bespoke.cli import build_parser
+    from bespoke.flow import CompileConfig
+
+    parse = build_parser().parse_args
+    assert parse(["compile", "m.pkl", "--data", "d.csv", "-o", "out"]).retrain is True
+    assert parse(["compile", "m.pkl", "--data", "d.csv", "-o", "out", "--no-retrain"]).retrain is False
+    assert CompileConfig("m.pkl", "d.csv", "out").retrain is True  # the API agrees
