@@ -121,14 +121,14 @@ def decision_table(network: Network) -> np.ndarray:
     if used is None:
         raise ValueError("this network's output layer is not built as a table")
     return _decision_table(network.layers[-1], network.analysis[-1].inputs, used,
-                           network.output, network.decision_shift, network.output_relu)
+                           network.table_widths, network.output, network.decision_shift,
+                           network.output_relu)
 
 
 @functools.lru_cache(maxsize=1 << 12)
-def _decision_table(layer: Layer, inputs: tuple, used: tuple[int, ...], output: str,
-                    shift: int, relu: bool) -> np.ndarray:
+def _decision_table(layer: Layer, inputs: tuple, used: tuple[int, ...], widths: tuple[int, ...],
+                    output: str, shift: int, relu: bool) -> np.ndarray:
     # a search changes the first layers far more often than the tail: most calls hit
-    widths = [inputs[k].width for k in used]
     index = np.arange(1 << sum(widths), dtype=np.int64)
     x = np.array([[x.lo for x in inputs]], np.int64).repeat(len(index), axis=0)
     offset = 0
@@ -377,9 +377,9 @@ def looked_up(network: Network, codes: np.ndarray) -> np.ndarray:
     (``(samples, inputs)``: the last hidden layer's codes)."""
     index = np.zeros(len(codes), np.int64)
     offset = 0
-    for k in network.table_inputs:
+    for k, width in zip(network.table_inputs, network.table_widths):
         index |= codes[:, k].astype(np.int64) << offset
-        offset += network.analysis[-1].inputs[k].width
+        offset += width
     return decision_table(network)[index]
 
 

@@ -382,4 +382,4 @@ def _circuit(design: Design) -> dict:
             # the output layer and decision built as one lookup table (ir.TABLE_MAX_BITS)
             "decision_table": None if table is None else {
                 "inputs": list(table),
-                "bits": sum(design.network.analysis[-1].inputs[k].width for k in table)}}
+                "bits": sum(design.network.table_widths)}}

@@ -364,6 +364,14 @@ class Network:
         layer and decision are built as adders and comparators (:func:`table_inputs`)."""
         return table_inputs(self.layers[-1], self.analysis[-1].inputs)
 
+    @functools.cached_property
+    def table_widths(self) -> tuple[int, ...] | None:
+        """The width of each of :attr:`table_inputs` (the table's index is their codes
+        side by side, the first in the lowest bits), or None without a table."""
+        if self.table_inputs is None:
+            return None
+        return tuple(self.analysis[-1].inputs[k].width for k in self.table_inputs)
+
     @property
     def output_width(self) -> int:
         """Width of the class-index output port."""
