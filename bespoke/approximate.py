@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .emulate import trace
-from .ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation, csd_digits
+from .ir import (ClampActivation, Interval, Layer, Network, Neuron, ThresholdActivation,
+                 csd_digits, trailing_zeros)
 
 
 @functools.lru_cache(maxsize=None)
@@ -161,6 +162,27 @@ def saturated(neuron: Neuron) -> Neuron | None:
     return None
 
 
+def snapped(neuron: Neuron, acc: Interval, up: bool) -> Neuron | None:
+    """A hidden neuron whose comparator thresholds are each one trailing zero bit cheaper:
+    ``acc >= t`` with ``k`` trailing zeros in ``t`` compares only the bits of ``acc`` above
+    ``k``, so every threshold the accumulator ``acc`` can cross moves to the nearer
+    multiple of ``2**(k + 1)`` above it (``up``) or below it.  None when nothing moves."""
+    act = neuron.activation
+    if not isinstance(act, ThresholdActivation):
+        return None
+
+    def snap(t: int) -> int:
+        if not t or not acc.lo < t <= acc.hi:  # free already, or a constant comparison
+            return t
+        step = 1 << trailing_zeros(t)  # t +- step has at least one trailing zero more
+        return t + step if up else t - step
+
+    moved = tuple(snap(t) for t in act.thresholds)
+    if moved == act.thresholds:
+        return None
+    return replace(neuron, activation=ThresholdActivation(tuple(sorted(moved))))
+
+
 def doubled(neuron: Neuron, times: int = 1) -> Neuron:
     """Weights times ``2**times`` for inputs that lost ``times`` low bits; a truncation
     moves up with them, so that it drops the same input bits as before."""
@@ -192,6 +214,13 @@ def truncate(network: Network, stats: InputStatistics, layer: int, index: int,
     """Drop the lowest ``columns`` columns of one neuron's partial-product bit heap."""
     old = network.layers[layer].neurons[index]
     return _replace_neuron(network, layer, index, truncated(stats, layer, old, columns))
+
+
+def snap_thresholds(network: Network, layer: int, index: int, up: bool) -> Network | None:
+    """One neuron's comparator thresholds snapped toward cheaper constants (:func:`snapped`)."""
+    old = network.layers[layer].neurons[index]
+    new = snapped(old, network.analysis[layer].accumulators[index], up)
+    return None if new is None else _replace_neuron(network, layer, index, new)
 
 
 def remove_input(network: Network, stats: InputStatistics, feature: int) -> Network:

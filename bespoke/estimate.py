@@ -19,14 +19,11 @@ from importlib import resources
 import numpy as np
 
 from .emulate import decision_table
-from .ir import ClampActivation, Interval, Layer, Network, ThresholdActivation, analyze_layer
+from .ir import (ClampActivation, Interval, Layer, Network, ThresholdActivation, analyze_layer,
+                 trailing_zeros)
 
 FEATURES = ("full_adders", "half_adders", "clamp_bits", "comparator_bits", "decision_bits",
             "table_nodes")
-
-
-def _trailing_zeros(value: int) -> int:
-    return (value & -value).bit_length() - 1 if value else 0
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,9 @@ def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
     elif isinstance(act, ThresholdActivation):
         for t in act.thresholds:
             if acc.lo < t <= acc.hi:  # otherwise the comparison is a constant
-                comparator += max(1, width - 1 - _trailing_zeros(t - acc.lo)) + 1
+                # acc >= t compares the bits of acc above t's trailing zeros (t = 0: the sign)
+                zeros = trailing_zeros(t) if t else width
+                comparator += max(1, width - 1 - zeros) + 1
     return full, half, clamp, comparator
 
 

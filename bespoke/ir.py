@@ -474,6 +474,12 @@ class Network:
                    int(data.get("decision_shift", 0)), bool(data.get("output_relu", False)))
 
 
+def trailing_zeros(value: int) -> int:
+    """Trailing zero bits of ``value`` (two's complement for a negative one; 0 for 0).
+    A comparison ``acc >= t`` ignores the bits of ``acc`` below ``t``'s trailing zeros."""
+    return (value & -value).bit_length() - 1 if value else 0
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def csd_digits(value: int) -> tuple[tuple[int, int], ...]:
     """Canonical signed-digit form of ``value`` as ``(shift, sign)`` pairs, LSB first.

@@ -138,6 +138,11 @@ def _moves(network: Network, stats: ax.InputStatistics,
                        lambda li=li, ni=ni: ax.saturate_neuron(network, li, ni))
                 yield (f"l{li}_n{ni} activation one bit narrower",
                        lambda li=li, ni=ni: ax.narrow_neuron(network, li, ni))
+                if isinstance(neuron.activation, ir.ThresholdActivation):
+                    for up in (False, True):
+                        yield (f"l{li}_n{ni} thresholds snapped {'up' if up else 'down'} to "
+                               "cheaper constants",
+                               lambda li=li, ni=ni, up=up: ax.snap_thresholds(network, li, ni, up))
     first = network.layers[0].neurons[0]
     for k in range(network.n_inputs):
         if any(n.weights[k] for n in network.layers[0].neurons):
@@ -507,6 +512,7 @@ DIGIT_LIMITS = (0, 3, 2, 1)
 MAX_GENE_TRUNCATION = 8
 MAX_GENE_SATURATION = 3  # levels a hidden activation saturates lower
 MAX_GENE_NARROWER = 6  # bits a hidden layer's codes lose (down to decision tables)
+MAX_GENE_SNAP = 3  # times a hidden layer's comparator thresholds are snapped (ax.snapped)
 GENES_PER_NEURON = 4  # prune, digits, truncation, saturation
 
 
@@ -514,20 +520,25 @@ GENES_PER_NEURON = 4  # prune, digits, truncation, saturation
 class Genome:
     """How an integer gene vector maps onto the knobs: per neuron (prune quantile, digit
     limit, truncation, and for hidden neurons saturation levels), per input (mask bits),
-    per hidden layer (narrower codes), and the argmax slice."""
+    per hidden layer (narrower codes, and for comparator banks the times their thresholds
+    are snapped to cheaper constants), and the argmax slice."""
 
     neurons: tuple[tuple[int, int], ...]  # (layer, index) of every neuron
     n_inputs: int
     input_bits: int
     hidden_layers: int
     argmax: bool
+    #: whether the hidden layers have comparator banks (ramp-ADC activations) to snap
+    thresholds: bool = False
 
     @classmethod
     def of(cls, network: Network) -> "Genome":
         neurons = tuple((li, ni) for li, layer in enumerate(network.layers)
                         for ni in range(len(layer.neurons)))
+        thresholds = any(isinstance(n.activation, ir.ThresholdActivation)
+                         for layer in network.layers[:-1] for n in layer.neurons)
         return cls(neurons, network.n_inputs, network.input_bits, len(network.layers) - 1,
-                   network.output == "argmax")
+                   network.output == "argmax", thresholds)
 
     def upper_bounds(self) -> np.ndarray:
         per_neuron = [bound for li, _ in self.neurons
@@ -535,7 +546,9 @@ class Genome:
                                     MAX_GENE_TRUNCATION,
                                     MAX_GENE_SATURATION if li < self.hidden_layers else 0)]
         return np.array(per_neuron + [self.input_bits - 1] * self.n_inputs
-                        + [MAX_GENE_NARROWER] * self.hidden_layers + [6 if self.argmax else 0])
+                        + [MAX_GENE_NARROWER] * self.hidden_layers
+                        + [MAX_GENE_SNAP] * (self.hidden_layers if self.thresholds else 0)
+                        + [6 if self.argmax else 0])
 
 
 
@@ -567,9 +580,9 @@ class GenomeDecoder:
         return self._neurons[key]
 
     def _layer(self, li: int, genes: tuple[int, ...], masks: tuple[int, ...], narrower: int,
-               doubled: int) -> tuple[Layer, int]:
+               doubled: int, snaps: int = 0) -> tuple[Layer, int]:
         """Layer ``li`` and how many bits narrower its codes really became."""
-        key = (li, genes, masks, narrower, doubled)
+        key = (li, genes, masks, narrower, doubled, snaps)
         if key not in self._layers:
             layer = self.exact.layers[li]
             per = GENES_PER_NEURON
@@ -581,6 +594,9 @@ class GenomeDecoder:
                 if any(n is None for n in step):
                     break
                 neurons, done = step, done + 1
+            accs = self.exact.analysis[li].accumulators  # where a threshold can be crossed
+            for _ in range(snaps):
+                neurons = [ax.snapped(n, acc, up=False) or n for n, acc in zip(neurons, accs)]
             self._layers[key] = (replace(layer, neurons=tuple(neurons)), done)
         return self._layers[key]
 
@@ -589,13 +605,17 @@ class GenomeDecoder:
         genome, exact = self.genome, self.exact
         offset = GENES_PER_NEURON * len(genome.neurons)
         masks = g[offset: offset + genome.n_inputs]
-        narrower = g[offset + genome.n_inputs: offset + genome.n_inputs + genome.hidden_layers]
+        offset += genome.n_inputs
+        narrower = g[offset: offset + genome.hidden_layers]
+        offset += genome.hidden_layers
+        snaps = g[offset: offset + genome.hidden_layers] if genome.thresholds else ()
         layers, first, doubled, per = [], 0, 0, GENES_PER_NEURON
         for li, layer in enumerate(exact.layers):
             count = len(layer.neurons)
+            hidden = li < genome.hidden_layers
             built, doubled = self._layer(li, g[per * first: per * (first + count)],
-                                         masks if li == 0 else (),
-                                         narrower[li] if li < genome.hidden_layers else 0, doubled)
+                                         masks if li == 0 else (), narrower[li] if hidden else 0,
+                                         doubled, snaps[li] if hidden and snaps else 0)
             layers.append(built)
             first += count
         return replace(exact, layers=tuple(layers), decision_shift=g[-1])

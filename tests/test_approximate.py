@@ -131,3 +131,42 @@ def test_narrowing_to_a_width_equals_narrowing_step_by_step(saturate):
     net = random_network(3)
     one_by_one = ax.narrow_to(ax.narrow_to(net, 0, {0: 2}, saturate), 0, {2: 1}, saturate)
     assert ax.narrow_to(net, 0, {0: 2, 2: 1}, saturate) == one_by_one != net
+
+
+@pytest.mark.parametrize("up", [False, True])
+def test_snapped_thresholds_gain_a_trailing_zero_and_keep_the_rest(up):
+    from dataclasses import replace
+
+    from bespoke.ir import ThresholdActivation, trailing_zeros
+
+    from .conftest import random_network
+
+    net = random_network(3, activation="threshold")
+    acc = net.analysis[0].accumulators[0]
+    old = net.layers[0].neurons[0].activation.thresholds
+    # one threshold the accumulator never reaches, one at zero: neither moves
+    neuron = replace(net.layers[0].neurons[0],
+                     activation=ThresholdActivation(tuple(sorted(old + (0, acc.hi + 3)))))
+    moved = ax.snapped(neuron, acc, up).activation.thresholds
+    assert list(moved) == sorted(moved)  # still a thermometer code
+    before = neuron.activation.thresholds
+    crossable = [t for t in before if t and acc.lo < t <= acc.hi]
+    assert crossable  # the test means something
+    expected = sorted([t + (1 << trailing_zeros(t)) * (1 if up else -1) for t in crossable]
+                      + [t for t in before if t not in crossable])
+    assert list(moved) == expected
+    for t in crossable:  # each moved to a multiple of twice its lowest bit
+        snapped = t + (1 << trailing_zeros(t)) * (1 if up else -1)
+        assert trailing_zeros(snapped) > trailing_zeros(t) or snapped == 0
+    assert ax.snapped(net.layers[1].neurons[0], acc, up) is None  # no comparator bank
+
+
+def test_snapping_thresholds_makes_the_estimated_comparators_cheaper():
+    from bespoke.estimate import features
+
+    from .conftest import random_network
+
+    net = random_network(3, activation="threshold")
+    snapped = ax.snap_thresholds(net, 0, 1, up=False)
+    assert snapped.layers[0].neurons[0] is net.layers[0].neurons[0]  # one neuron changed
+    assert features(snapped).comparator_bits < features(net).comparator_bits

@@ -188,3 +188,27 @@ def test_table_splits_are_every_composition_within_the_widths():
     # wide layers stay cheap: ten 8-bit codes have one split of 10 bits, not 8**10 candidates
     assert list(_splits(10, [8] * 10)) == [(1,) * 10]
     assert not list(_splits(10, [8] * 11))
+
+
+def test_the_genome_snaps_comparator_thresholds_only_where_there_are_comparators():
+    from bespoke import approximate as ax
+    from bespoke.search import Genome, GenomeDecoder
+
+    from .conftest import random_network
+
+    relu = random_network(1, activation="clamp")
+    net = random_network(1, activation="threshold")
+    assert not Genome.of(relu).thresholds  # a ReLU network's genome is as it was
+    genome = Genome.of(net)
+    assert len(genome.upper_bounds()) == len(Genome.of(relu).upper_bounds()) + genome.hidden_layers
+    stats = ax.InputStatistics.measure(net, np.random.default_rng(0).integers(0, 16, (50, 5)))
+    genes = np.zeros(len(genome.upper_bounds()), int)
+    genes[-2] = 2  # the last hidden layer's thresholds snapped twice, nothing else
+    decoded = GenomeDecoder(net, stats, genome)(genes)
+    hidden = len(net.layers) - 2
+    for neuron, acc, got in zip(net.layers[hidden].neurons, net.analysis[hidden].accumulators,
+                                decoded.layers[hidden].neurons):
+        once = ax.snapped(neuron, acc, up=False) or neuron
+        assert got == (ax.snapped(once, acc, up=False) or once)
+    assert decoded.layers[hidden] != net.layers[hidden]  # the gene did something
+    assert decoded.layers[:hidden] == net.layers[:hidden]
