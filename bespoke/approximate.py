@@ -163,23 +163,23 @@ def saturated(neuron: Neuron) -> Neuron | None:
 
 
 def snapped(neuron: Neuron, acc: Interval, up: bool) -> Neuron | None:
-    """A hidden neuron whose comparator thresholds are each one trailing zero bit cheaper:
-    ``acc >= t`` with ``k`` trailing zeros in ``t`` compares only the bits of ``acc`` above
-    ``k``, so every threshold the accumulator ``acc`` can cross moves to the nearer
-    multiple of ``2**(k + 1)`` above it (``up``) or below it.  None when nothing moves."""
+    """A hidden neuron whose most expensive comparators are one step cheaper: ``acc >= t``
+    with ``k`` trailing zeros in ``t`` compares only the bits of ``acc`` above ``k``, so
+    the thresholds the accumulator ``acc`` can cross that have the fewest trailing zeros,
+    ``k``, move by ``2**k`` up (``up``) or down, to a multiple of ``2**(k + 1)`` (the
+    others stay: every move is a small step).  Repeated, the bank's comparators all
+    compare fewer bits.  None when nothing moves."""
     act = neuron.activation
     if not isinstance(act, ThresholdActivation):
         return None
-
-    def snap(t: int) -> int:
-        if not t or not acc.lo < t <= acc.hi:  # free already, or a constant comparison
-            return t
-        step = 1 << trailing_zeros(t)  # t +- step has at least one trailing zero more
-        return t + step if up else t - step
-
-    moved = tuple(snap(t) for t in act.thresholds)
-    if moved == act.thresholds:
+    # thresholds at 0 compare the sign bit only; outside the range, a constant comparison
+    crossable = [t for t in act.thresholds if t and acc.lo < t <= acc.hi]
+    if not crossable:
         return None
+    fewest = min(trailing_zeros(t) for t in crossable)
+    step = (1 if up else -1) << fewest
+    moved = tuple(t + step if t in crossable and trailing_zeros(t) == fewest else t
+                  for t in act.thresholds)
     return replace(neuron, activation=ThresholdActivation(tuple(sorted(moved))))
 
 

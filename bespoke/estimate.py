@@ -72,7 +72,7 @@ def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
         shifted = acc.shift_right(act.shift)
         clamp = out.width + max(0, shifted.width - act.bits) + (1 if shifted.lo < 0 else 0)
     elif isinstance(act, ThresholdActivation):
-        for t in act.thresholds:
+        for t in set(act.thresholds):  # equal thresholds share one comparator
             if acc.lo < t <= acc.hi:  # otherwise the comparison is a constant
                 # acc >= t compares the bits of acc above t's trailing zeros (t = 0: the sign)
                 zeros = trailing_zeros(t) if t else width
@@ -117,8 +117,11 @@ def _table_nodes(data: bytes, size: int) -> int:
 def features(network: Network) -> CostFeatures:
     tabulated = network.table_inputs is not None  # the output layer is inside a table
     built = network.layers[:-1] if tabulated else network.layers
-    full, half, clamp, comparator = map(sum, zip((0, 0, 0, 0), *(
-        _layer_costs(layer, info.inputs) for layer, info in zip(built, network.analysis))))
+    full = half = clamp = comparator = 0
+    for layer, info in zip(built, network.analysis):
+        costs = _layer_costs(layer, info.inputs)
+        full, half, clamp, comparator = (full + costs[0], half + costs[1], clamp + costs[2],
+                                         comparator + costs[3])
     if tabulated:
         return CostFeatures(float(full), float(half), float(clamp), float(comparator), 0.0,
                             float(table_nodes(decision_table(network))))

@@ -30,7 +30,7 @@ import numpy as np
 INT64_SAFE = 1 << 62
 
 
-class _Bounds(NamedTuple):
+class _Bounds(NamedTuple):  # a NamedTuple cannot override __new__: Interval subclasses it
     lo: int
     hi: int
 
@@ -47,6 +47,10 @@ class Interval(_Bounds):
         if lo > hi:
             raise ValueError(f"empty interval [{lo}, {hi}]")
         return tuple.__new__(cls, (lo, hi))
+
+    @classmethod
+    def _make(cls, iterable) -> "Interval":  # and so _replace: validated too
+        return cls(*iterable)
 
     def __repr__(self) -> str:
         return f"Interval(lo={self.lo}, hi={self.hi})"

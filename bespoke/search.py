@@ -40,7 +40,8 @@ class SearchOptions:
     time_budget_s: float = 60.0
     max_truncation: int = 12
     #: hardware-aware retraining (:mod:`bespoke.retrain`) whenever the greedy search
-    #: finds no move within the budget, then on; and of the chosen design
+    #: finds no move within the budget, then on; and of the chosen design.  Off for a bare
+    #: search; ``bespoke compile`` and ``Design.approximate`` turn it on by default
     retrain: bool = False
     retrain_rounds: int = 20  # times a greedy search that is stuck retrains
     retrain_tries: int = 6  # moves beyond the budget retrained each time
@@ -594,7 +595,10 @@ class GenomeDecoder:
                 if any(n is None for n in step):
                     break
                 neurons, done = step, done + 1
-            accs = self.exact.analysis[li].accumulators  # where a threshold can be crossed
+            # which thresholds the accumulators can cross: judged on the exact network's
+            # ranges (the knobbed layer's differ a little; a threshold judged wrongly only
+            # snaps, or stays, for nothing)
+            accs = self.exact.analysis[li].accumulators
             for _ in range(snaps):
                 neurons = [ax.snapped(n, acc, up=False) or n for n, acc in zip(neurons, accs)]
             self._layers[key] = (replace(layer, neurons=tuple(neurons)), done)

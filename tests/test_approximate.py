@@ -134,31 +134,33 @@ def test_narrowing_to_a_width_equals_narrowing_step_by_step(saturate):
 
 
 @pytest.mark.parametrize("up", [False, True])
-def test_snapped_thresholds_gain_a_trailing_zero_and_keep_the_rest(up):
+def test_snapping_moves_the_costliest_thresholds_one_small_step(up):
     from dataclasses import replace
 
-    from bespoke.ir import ThresholdActivation, trailing_zeros
+    from bespoke.ir import Interval, ThresholdActivation, trailing_zeros
 
+    acc = Interval(-100, 100)
+    # -36 = -9 * 4 and 20 = 5 * 4 have the fewest trailing zeros (2) of the crossable ones;
+    # 0 compares the sign only, 500 and -300 are never crossed (constant comparisons)
+    bank = (-300, -36, -32, 0, 20, 64, 500)
+    neuron = replace(random_hidden_neuron(), activation=ThresholdActivation(bank))
+    moved = ax.snapped(neuron, acc, up).activation.thresholds
+    expected = (-300, -40, -32, 0, 16, 64, 500) if not up else (-300, -32, -32, 0, 24, 64, 500)
+    assert moved == tuple(sorted(expected))
+    assert min(trailing_zeros(t) for t in moved if t and -100 < t <= 100) == 3
+    # repeated, every comparator the accumulator can cross ends up comparing fewer bits
+    once = ax.snapped(replace(neuron, activation=ThresholdActivation(moved)), acc, up)
+    assert min(trailing_zeros(t) for t in once.activation.thresholds
+               if t and -100 < t <= 100) >= 4
+    nothing = replace(neuron, activation=ThresholdActivation((-300, 0, 500)))
+    assert ax.snapped(nothing, acc, up) is None  # nothing crossable
+    assert ax.snapped(replace(neuron, activation=ClampActivation(0, 4)), acc, up) is None
+
+
+def random_hidden_neuron():
     from .conftest import random_network
 
-    net = random_network(3, activation="threshold")
-    acc = net.analysis[0].accumulators[0]
-    old = net.layers[0].neurons[0].activation.thresholds
-    # one threshold the accumulator never reaches, one at zero: neither moves
-    neuron = replace(net.layers[0].neurons[0],
-                     activation=ThresholdActivation(tuple(sorted(old + (0, acc.hi + 3)))))
-    moved = ax.snapped(neuron, acc, up).activation.thresholds
-    assert list(moved) == sorted(moved)  # still a thermometer code
-    before = neuron.activation.thresholds
-    crossable = [t for t in before if t and acc.lo < t <= acc.hi]
-    assert crossable  # the test means something
-    expected = sorted([t + (1 << trailing_zeros(t)) * (1 if up else -1) for t in crossable]
-                      + [t for t in before if t not in crossable])
-    assert list(moved) == expected
-    for t in crossable:  # each moved to a multiple of twice its lowest bit
-        snapped = t + (1 << trailing_zeros(t)) * (1 if up else -1)
-        assert trailing_zeros(snapped) > trailing_zeros(t) or snapped == 0
-    assert ax.snapped(net.layers[1].neurons[0], acc, up) is None  # no comparator bank
+    return random_network(3, activation="threshold").layers[0].neurons[0]
 
 
 def test_snapping_thresholds_makes_the_estimated_comparators_cheaper():

@@ -190,25 +190,29 @@ def test_table_splits_are_every_composition_within_the_widths():
     assert not list(_splits(10, [8] * 11))
 
 
-def test_the_genome_snaps_comparator_thresholds_only_where_there_are_comparators():
+@pytest.mark.parametrize("snapped_layer", [0, 1])
+def test_the_genome_snaps_comparator_thresholds_only_where_there_are_comparators(snapped_layer):
     from bespoke import approximate as ax
     from bespoke.search import Genome, GenomeDecoder
 
     from .conftest import random_network
 
-    relu = random_network(1, activation="clamp")
-    net = random_network(1, activation="threshold")
+    sizes = (5, 4, 4, 3)  # two hidden layers: a gene per layer
+    relu = random_network(1, activation="clamp", sizes=sizes)
+    net = random_network(1, activation="threshold", sizes=sizes)
     assert not Genome.of(relu).thresholds  # a ReLU network's genome is as it was
     genome = Genome.of(net)
-    assert len(genome.upper_bounds()) == len(Genome.of(relu).upper_bounds()) + genome.hidden_layers
+    assert len(genome.upper_bounds()) == len(Genome.of(relu).upper_bounds()) + 2
     stats = ax.InputStatistics.measure(net, np.random.default_rng(0).integers(0, 16, (50, 5)))
     genes = np.zeros(len(genome.upper_bounds()), int)
-    genes[-2] = 2  # the last hidden layer's thresholds snapped twice, nothing else
+    genes[-3 + snapped_layer] = 2  # the snap genes come last but for the argmax slice
     decoded = GenomeDecoder(net, stats, genome)(genes)
-    hidden = len(net.layers) - 2
-    for neuron, acc, got in zip(net.layers[hidden].neurons, net.analysis[hidden].accumulators,
-                                decoded.layers[hidden].neurons):
-        once = ax.snapped(neuron, acc, up=False) or neuron
-        assert got == (ax.snapped(once, acc, up=False) or once)
-    assert decoded.layers[hidden] != net.layers[hidden]  # the gene did something
-    assert decoded.layers[:hidden] == net.layers[:hidden]
+    for li in range(2):
+        if li != snapped_layer:
+            assert decoded.layers[li] == net.layers[li]
+            continue
+        assert decoded.layers[li] != net.layers[li]  # the gene did something
+        for neuron, acc, got in zip(net.layers[li].neurons, net.analysis[li].accumulators,
+                                    decoded.layers[li].neurons):
+            once = ax.snapped(neuron, acc, up=False) or neuron
+            assert got == (ax.snapped(once, acc, up=False) or once)
