@@ -29,3 +29,22 @@ def test_approximate_refuses_a_budget_that_is_not_a_fraction():
     with pytest.raises(bespoke.BespokeError, match="fraction"):
         design.approximate(X_train, y_train, X_train, y_train, max_accuracy_loss=5)
     assert design.search is None  # an exact design has no search behind it
+
+
+def test_snapped_comparator_thresholds_verify_in_icarus(tmp_path):
+    """The threshold-snapping knob builds what the emulator runs: Icarus agrees."""
+    from dataclasses import replace
+
+    from bespoke import approximate as ax
+
+    model, X_train, X_test, y_train, _ = trained("iris", "logistic")
+    exact = bespoke.compile(model, X_train, y_train)
+    network = exact.network
+    for up in (False, True, False):
+        for index in range(len(network.layers[0].neurons)):
+            network = ax.snap_thresholds(network, 0, index, up) or network
+    assert network.layers[0] != exact.network.layers[0]
+    snapped = replace(exact, network=network)
+    assert snapped.verilog() != exact.verilog()
+    result = snapped.verify(X_test, n_random=200, workdir=tmp_path)
+    assert result.passed and result.mismatches == 0
