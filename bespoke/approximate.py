@@ -172,8 +172,7 @@ def snapped(neuron: Neuron, acc: Interval, up: bool) -> Neuron | None:
     act = neuron.activation
     if not isinstance(act, ThresholdActivation):
         return None
-    # thresholds at 0 compare the sign bit only; outside the range, a constant comparison
-    crossable = [t for t in act.thresholds if t and acc.lo < t <= acc.hi]
+    crossable = act.crossable(acc) - {0}  # a threshold at 0 compares the sign bit only
     if not crossable:
         return None
     fewest = min(trailing_zeros(t) for t in crossable)

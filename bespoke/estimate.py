@@ -72,11 +72,10 @@ def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
         shifted = acc.shift_right(act.shift)
         clamp = out.width + max(0, shifted.width - act.bits) + (1 if shifted.lo < 0 else 0)
     elif isinstance(act, ThresholdActivation):
-        for t in set(act.thresholds):  # equal thresholds share one comparator
-            if acc.lo < t <= acc.hi:  # otherwise the comparison is a constant
-                # acc >= t compares the bits of acc above t's trailing zeros (t = 0: the sign)
-                zeros = trailing_zeros(t) if t else width
-                comparator += max(1, width - 1 - zeros) + 1
+        for t in act.crossable(acc):
+            # acc >= t compares the bits of acc above t's trailing zeros (t = 0: the sign)
+            zeros = trailing_zeros(t) if t else width
+            comparator += max(1, width - 1 - zeros) + 1
     return full, half, clamp, comparator
 
 

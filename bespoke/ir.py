@@ -124,6 +124,11 @@ class ThresholdActivation:
             sum(acc.hi >= t for t in self.thresholds),
         )
 
+    def crossable(self, acc: Interval) -> frozenset[int]:
+        """The distinct thresholds an accumulator in ``acc`` can cross: the comparators
+        that are not constants (equal thresholds are one comparator)."""
+        return frozenset(t for t in self.thresholds if acc.lo < t <= acc.hi)
+
 
 Activation = Union[ClampActivation, ThresholdActivation]
 

@@ -222,6 +222,12 @@ def neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
     return moved, np.repeat(labels, copies)
 
 
+def _batches(items: list, size: int) -> Iterator[list]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for first in range(0, len(items), size):
+        yield items[first:first + size]
+
+
 class _Scorer:
     """Scores candidates in batches: accuracy on the validation split and, for those that
     stay within ``budget`` there, on the training split and then on the neighbourhood of
@@ -299,18 +305,15 @@ class _Scorer:
             else:
                 others.append(i)
         for layer, members in rebiased.items():
-            for first in range(0, len(members), batch):
-                chunk = members[first:first + batch]
+            for chunk in _batches(members, batch):
                 result[chunk] = predict_rebiased(self.base, self.traces[split], layer,
                                                  [networks[i] for i in chunk])
         for layer, members in variants.items():
-            for first in range(0, len(members), batch):
-                chunk = members[first:first + batch]
+            for chunk in _batches(members, batch):
                 result[[i for i, _ in chunk]] = predict_variants(
                     self.base, self.traces[split], codes, layer,
                     [(index, networks[i].layers[layer].neurons[index]) for i, index in chunk])
-        for first in range(0, len(others), batch):
-            chunk = others[first:first + batch]
+        for chunk in _batches(others, batch):
             result[chunk] = predict_many([networks[i] for i in chunk], codes)
         return result
 
@@ -418,7 +421,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
         # the move that saves the most area per point lost and also passes the second check
         # (checked a few at a time, best first)
         order = [c for _, _, c in sorted(ranked, key=lambda r: r[:2], reverse=True)]
-        best = next((c for i in range(0, len(order), 8) for c in score.confirm(order[i:i + 8])
+        best = next((c for chunk in _batches(order, 8) for c in score.confirm(chunk)
                      if score.within(c)), None)
         if best is None and options.retrain and rounds < options.retrain_rounds:
             # hardware-aware retraining: the best moves beyond the budget, each retrained
