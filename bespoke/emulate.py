@@ -31,16 +31,10 @@ FLOAT_EXACT = 1 << 52
 def accumulate(layer: Layer, x: np.ndarray) -> np.ndarray:
     """``acc = bias + sum_m ((x >> m) << m) @ W_m``: one matrix product per input mask
     (a single one for exact neurons)."""
-    biases, per_mask, weight_sum = _layer_matrices(layer)
-    exact_in_float = (int(x.max(initial=0)) * weight_sum + int(np.abs(biases).max(initial=0))
-                      < FLOAT_EXACT)
+    biases, per_mask, _ = _layer_matrices(layer)
     acc = np.broadcast_to(biases, (x.shape[0], len(biases))).copy()
     for mask, matrix in per_mask:
-        masked = ((x >> mask) << mask) if mask else x
-        if exact_in_float:  # BLAS: every integer involved is exact in a double
-            acc += (masked.astype(np.float64) @ matrix.astype(np.float64)).astype(np.int64)
-        else:
-            acc += masked @ matrix
+        acc += _exact_product(((x >> mask) << mask) if mask else x, matrix)
     return acc
 
 
