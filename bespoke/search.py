@@ -563,19 +563,29 @@ class GenomeDecoder:
 
     def __init__(self, exact: Network, stats: ax.InputStatistics, genome: Genome):
         self.exact, self.stats, self.genome = exact, stats, genome
+        self._weighted_neurons: dict[tuple, Neuron] = {}
         self._neurons: dict[tuple, Neuron] = {}
         self._layers: dict[tuple, tuple[Layer, int]] = {}
 
-    def _neuron(self, li: int, ni: int, genes: tuple[int, ...], masks: tuple[int, ...]) -> Neuron:
-        key = (li, ni, genes, masks)
-        if key not in self._neurons:
-            prune, digits, truncation, saturation = genes
+    def _weighted(self, li: int, ni: int, prune: int, digits: int, truncation: int) -> Neuron:
+        """Neuron ``ni`` of layer ``li`` pruned, rounded and truncated (built once: the
+        first layer's neurons add each individual's own input masks to it)."""
+        key = (li, ni, prune, digits, truncation)
+        if key not in self._weighted_neurons:
             neuron = self.exact.layers[li].neurons[ni]
             neuron = ax.pruned(self.stats, li, neuron, PRUNE_QUANTILES[prune])
             if DIGIT_LIMITS[digits]:
                 neuron = ax.rounded(self.stats, li, neuron, DIGIT_LIMITS[digits])
             if truncation:
                 neuron = ax.truncated(self.stats, li, neuron, truncation)
+            self._weighted_neurons[key] = neuron
+        return self._weighted_neurons[key]
+
+    def _neuron(self, li: int, ni: int, genes: tuple[int, ...], masks: tuple[int, ...]) -> Neuron:
+        key = (li, ni, genes, masks)
+        if key not in self._neurons:
+            prune, digits, truncation, saturation = genes
+            neuron = self._weighted(li, ni, prune, digits, truncation)
             if any(masks):
                 neuron = ax.masked(self.stats, neuron, masks)
             for _ in range(saturation):
