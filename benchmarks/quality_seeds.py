@@ -11,7 +11,10 @@ accuracy by the bit-exact emulator (which the RTL equals on every vector: the su
 the tests check that) and synthesizes the exact and the chosen design with Yosys on the
 bundled library.  ``--no-retrain-too`` also runs the search alone (``bespoke compile
 --no-retrain``) on the same splits.  Per dataset it reports the mean test loss against the
-exact design over the seeds, with its standard error, and the geometric-mean area reduction.
+exact design over the seeds, with its standard error, and the geometric-mean area reduction;
+and where unseen samples lie: how far test samples are from the nearest seen one, against how
+far the search's reach neighbourhood moves a seen sample, and how many test answers the
+chosen designs change, against how many a fresh draw of that neighbourhood predicts.
 
 Writes ``benchmarks/results/quality_seeds.json``, ``.md`` and ``quality_seeds.svg`` (test
 loss against area reduction, one point per dataset and seed).  Never edit them by hand.
@@ -32,7 +35,9 @@ from sklearn.model_selection import train_test_split
 import bespoke
 from bespoke.lower import to_verilog
 from bespoke.pdk import bundled_liberty
+from bespoke.emulate import predict_codes
 from bespoke.plots import loss_reduction_plot
+from bespoke.search import SearchOptions, reach_neighbourhood
 from bespoke.synth import synthesize
 
 HERE = Path(__file__).resolve().parent
@@ -49,6 +54,30 @@ def synthesized_area(network) -> float:
         return synthesize(folder / "top.v", bundled_liberty(), folder / "syn").area_um2
 
 
+def where_unseen_samples_lie(seen: np.ndarray, test: np.ndarray) -> dict:
+    """Median distances over the input codes: from a test sample to the nearest seen one,
+    and from a seen sample to the nearest other distinct seen one (how far the search's
+    neighbourhood moves it)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    distinct, which = np.unique(seen, axis=0, return_inverse=True)
+    to_seen, _ = NearestNeighbors(n_neighbors=1).fit(distinct).kneighbors(test)
+    to_other, _ = NearestNeighbors(n_neighbors=2).fit(distinct).kneighbors(distinct)
+    return {"test_to_nearest_seen": float(np.median(to_seen[:, 0])),
+            "seen_to_nearest_other": float(np.median(to_other[which.ravel(), 1]))}
+
+
+def changed_answers(exact, chosen, seen: np.ndarray, seen_labels, test: np.ndarray) -> dict:
+    """Test answers the chosen design changes, and as many as a fresh draw of the search's
+    neighbourhood (another seed than the search's own) predicts for the test split."""
+    copies = max(1, SearchOptions().neighbourhood // len(seen))
+    drawn, _ = reach_neighbourhood(seen, seen_labels, copies, seed=1)
+    rate = np.mean(predict_codes(exact, drawn) != predict_codes(chosen, drawn))
+    return {"changed_test": int(np.count_nonzero(predict_codes(exact, test)
+                                                 != predict_codes(chosen, test))),
+            "changed_predicted": float(rate * len(test))}
+
+
 def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
     """The flow's splits and search for one seed (``bespoke compile --seed SEED``)."""
     start = time.perf_counter()
@@ -62,6 +91,9 @@ def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
            "float_accuracy": float(np.mean(model.predict(X_test) == y_test)),
            "exact": {"test_accuracy": exact.score(X_test, y_test),
                      "area_um2": synthesized_area(exact.network)}}
+    seen = np.concatenate([exact.codes(X_fit), exact.codes(X_val)])
+    seen_labels = np.concatenate([y_fit, y_val])
+    row.update(where_unseen_samples_lie(seen, exact.codes(X_test)))
     for kind in kinds(args):  # approximate: the default flow, which retrains
         begin = time.perf_counter()
         chosen = exact.approximate(X_fit, y_fit, X_val, y_val, seed=seed,
@@ -74,7 +106,9 @@ def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
                      "loss_points": 100 * (row["exact"]["test_accuracy"] - accuracy),
                      "validation_accuracy": chosen.search.chosen.accuracy,
                      "search_s": round(seconds, 1),
-                     "budget_hit": chosen.search.budget_hit}
+                     "budget_hit": chosen.search.budget_hit,
+                     **changed_answers(exact.network, chosen.network, seen, seen_labels,
+                                       exact.codes(X_test))}
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row
 
@@ -127,7 +161,21 @@ def markdown(rows: list[dict], args, wall: float) -> str:
                 f"reduction {np.exp(np.mean(np.log([r['area_reduction'] for r in every]))):.2f}x; "
                 f"datasets with a mean loss above 1 point: "
                 f"{sum(s['mean_loss_points'] > 1 for s in table)} of {len(table)}.", ""]
-    out += ["## Every run", "",
+    out += ["## Where unseen samples lie", "",
+            "Median distance over the input codes from a test sample to the nearest seen (training",
+            "or validation) sample, and from a seen sample to the nearest other distinct one (how",
+            "far the search's neighbourhood moves each copy); test answers the chosen designs",
+            "change against the exact design, summed over the seeds, and as many as a fresh draw",
+            "of the neighbourhood (not the search's own) predicts.", "",
+            "| dataset | test to nearest seen | seen to nearest other | test answers changed "
+            "| predicted by the neighbourhood |", "|---|---|---|---|---|"]
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        mine = [r for r in rows if r["dataset"] == name]
+        out.append(f"| {name} | {np.mean([r['test_to_nearest_seen'] for r in mine]):.2f} | "
+                   f"{np.mean([r['seen_to_nearest_other'] for r in mine]):.2f} | "
+                   f"{sum(r['approximate']['changed_test'] for r in mine)} | "
+                   f"{sum(r['approximate']['changed_predicted'] for r in mine):.1f} |")
+    out += ["", "## Every run", "",
             "| dataset | seed | float | exact | " + " | ".join(f"{k} test / loss / area red."
                                                            for k in runs) + " | search (s) |",
             "|---|---|---|---|" + "---|" * len(runs) + "---|"]

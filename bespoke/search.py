@@ -9,9 +9,11 @@ knob move, keeps the feasible move (accuracy within budget) that saves the most 
 per point of accuracy lost, and repeats until no move saves area.  Every evaluated
 candidate joins the Pareto front.
 
-The budget holds for the loss plus two standard errors of it, paired against the exact
-design, on three sets: the validation split, the training split, and the neighbourhood of
-both (:func:`neighbourhood`: the samples with their input codes moved by one step).
+The budget holds for the loss plus two standard errors of it (:func:`loss_bound`), paired
+against the exact design, on four sets: the validation split, the training split, and two
+neighbourhoods of both, copies of their samples with every input moved a level
+(:func:`level_neighbourhood`) or moved as far as unseen samples lie from the seen ones
+(:func:`reach_neighbourhood`).
 """
 from __future__ import annotations
 
@@ -52,10 +54,11 @@ class SearchOptions:
     #: a Dask worker, or under ``joblib.parallel_config(backend="dask")``, they are tasks
     #: of that cluster instead
     jobs: int | None = None
-    #: copies of every training and validation sample, each input code moved one level down,
-    #: up or not at random, on which the budget must hold too (0: no such check; fewer copies
-    #: beyond 16 384 samples in all); see :func:`neighbourhood`
-    neighbours: int = 8
+    #: samples in the two neighbourhoods together, on which the budget must hold too:
+    #: copies of every training and validation sample (as many as fit, at least one in
+    #: each), see :func:`level_neighbourhood` and :func:`reach_neighbourhood` (0: no such
+    #: check)
+    neighbourhood: int = 16384
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class Candidate:
     area_um2: float  # estimated
     move: str  # the knob that made it from its parent
     train_accuracy: float = float("nan")  # on the training split (a second budget check)
-    #: the largest over the splits (validation, training, their neighbourhood) of (loss +
+    #: the largest over the splits (validation, training, their neighbourhoods) of (loss +
     #: two standard errors of the loss) against the exact design; the budget applies to it
     loss_bound: float = 0.0
 
@@ -200,8 +203,8 @@ def _splits(total: int, widths: list[int]) -> Iterator[tuple[int, ...]]:
             yield (first, *rest)
 
 
-def neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def level_neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``copies`` copies of every sample with each input code moved at random to the next
     lower code, the same code or the next higher code of that input *among the codes in
     ``codes``* (one step for a feature that takes all 16 codes; the next level for one
@@ -209,8 +212,9 @@ def neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
 
     A search that compares thousands of candidates on a few hundred samples finds ones
     that agree with the exact design on those samples only: their decision boundaries
-    pass between the samples.  The neighbourhood is where unseen samples of the same
-    distribution lie, and the budget must hold there too."""
+    pass between the samples.  The neighbourhoods are where unseen samples of the same
+    distribution lie, and the budget must hold there too: this one moves every input a
+    little, :func:`reach_neighbourhood` moves a sample as far as unseen ones lie."""
     rng = np.random.default_rng(seed)
     codes = np.asarray(codes, np.int64)
     steps = rng.integers(-1, 2, (len(codes) * copies, codes.shape[1]))
@@ -222,10 +226,70 @@ def neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
     return moved, np.repeat(labels, copies)
 
 
+def reach_neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``copies`` copies of every sample, each moved in a random direction as far as the
+    sample lies from the nearest *other* distinct sample of ``codes`` (Euclidean distance
+    over the input codes), then every code snapped to the nearest code of its input among
+    those in ``codes``; each copy keeps its sample's label.
+
+    This neighbourhood reaches as far as unseen samples lie from the seen ones, which
+    depends on the dataset: the median distance from a test sample to the nearest seen one
+    is about 1.1 code steps on iris, 4 on cardio and 6.3 on wine's 13 inputs, and the
+    nearest-sample distance among the seen samples predicts it (``quality_seeds.md``).
+    One-level moves (:func:`level_neighbourhood`) reach less than half as far on wine."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(seed)
+    codes = np.asarray(codes, np.int64)
+    distinct, which = np.unique(codes, axis=0, return_inverse=True)
+    radius = np.zeros(len(distinct))
+    if len(distinct) > 1:
+        distances, _ = NearestNeighbors(n_neighbors=2).fit(distinct).kneighbors(distinct)
+        radius = distances[:, 1]
+    origin = np.repeat(codes, copies, axis=0)
+    direction = rng.standard_normal(origin.shape)
+    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)
+    target = origin + direction * np.repeat(radius[which.ravel()], copies)[:, None]
+    moved = np.empty_like(origin)
+    for k in range(codes.shape[1]):
+        levels = np.unique(codes[:, k])
+        upper = np.clip(np.searchsorted(levels, target[:, k]), 1, max(len(levels) - 1, 1))
+        lower = levels[upper - 1]
+        higher = levels[np.minimum(upper, len(levels) - 1)]
+        moved[:, k] = np.where(target[:, k] - lower <= higher - target[:, k], lower, higher)
+    return moved, np.repeat(labels, copies)
+
+
 def _batches(items: list, size: int) -> Iterator[list]:
     """``items`` in consecutive slices of at most ``size``."""
     for first in range(0, len(items), size):
         yield items[first:first + size]
+
+
+def loss_bound(lost: np.ndarray, won: np.ndarray, copies: int = 1,
+               at_least_changes: float | None = None) -> np.ndarray:
+    """Per network, the accuracy lost against the exact design plus two standard errors of
+    that loss, from ``(networks, samples)`` masks of the samples each one lost (the exact
+    design was right, it is wrong) and won (the other way round).
+
+    Two standard errors: a search compares thousands of candidates on the same samples,
+    and on small splits one error bar still let their noise through to the test split.
+    With ``copies`` consecutive copies of every sample (the neighbourhood), the copies of
+    one sample are not independent (they lie around the same point, on the same side of
+    the same boundaries): the standard error counts each sample once, with the fraction
+    of its copies whose answer changed.  ``at_least_changes``: the bound is at least that
+    many standard errors, so that samples won offset samples lost, but a design that
+    changes many answers is out however they fall (over the suite's datasets and seeds
+    1-3, choosing among the same candidates, designs that won the neighbourhood by changing
+    many answers lost unseen samples)."""
+    samples = lost.shape[1] // copies
+    loss = (np.count_nonzero(lost, axis=1) - np.count_nonzero(won, axis=1)) / lost.shape[1]
+    changed = (lost | won).reshape(len(lost), samples, copies).mean(axis=2)
+    error = np.sqrt(np.square(changed).sum(axis=1)) / samples
+    if at_least_changes is None:
+        return loss + 2 * error
+    return np.maximum(loss + 2 * error, at_least_changes * error)
 
 
 class _Scorer:
@@ -236,21 +300,20 @@ class _Scorer:
 
     #: networks x samples emulated in one batch (bounds the memory of a batch)
     BATCH_SAMPLES = 1 << 19
-    #: the index of the neighbourhood in ``splits`` (after validation and training)
+    #: the index of the first neighbourhood in ``splits`` (after validation and training)
     NEIGHBOURHOOD = 2
-    #: at most about this many neighbourhood samples (at least one copy of each sample)
-    NEIGHBOURHOOD_SAMPLES = 16384
 
     def __init__(self, exact: Network, train_codes, train_labels, val_codes, val_labels,
-                 model: AreaModel, budget: float, neighbours: int = 0):
+                 model: AreaModel, budget: float, neighbourhood_samples: int = 0):
         self.splits = ((np.asarray(val_codes, np.int64), np.asarray(val_labels)),
                        (np.asarray(train_codes, np.int64), np.asarray(train_labels)))
-        if neighbours:
+        self.copies = 1  # of every sample in each neighbourhood
+        if neighbourhood_samples:
             codes = np.concatenate([split[0] for split in self.splits])
-            # large splits sample their distribution densely themselves: fewer copies
-            copies = min(neighbours, max(1, self.NEIGHBOURHOOD_SAMPLES // max(len(codes), 1)))
-            self.splits += (neighbourhood(codes, np.concatenate([split[1] for split in self.splits]),
-                                          copies),)
+            labels = np.concatenate([split[1] for split in self.splits])
+            self.copies = max(1, neighbourhood_samples // (2 * max(len(codes), 1)))
+            self.splits += (level_neighbourhood(codes, labels, self.copies),
+                            reach_neighbourhood(codes, labels, self.copies))
         self.model, self.budget, self.exact = model, budget, exact
         self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
         self.rebase(exact)
@@ -318,24 +381,15 @@ class _Scorer:
         return result
 
     def _paired(self, split: int, networks: list[Network]) -> tuple[np.ndarray, np.ndarray]:
-        """Accuracy, and the loss plus two standard errors of it, of each network (on the
-        neighbourhood, at least 1.5 standard errors)."""
+        """Accuracy, and the loss plus two standard errors of it (:func:`loss_bound`), of
+        each network."""
         _, labels = self.splits[split]
         exact_right = self.exact_right[split]
         right = self._predict(split, networks) == labels[None, :]
-        lost = np.count_nonzero(exact_right & ~right, axis=1)
-        won = np.count_nonzero(~exact_right & right, axis=1)
-        error = np.sqrt(lost + won)
-        if split == self.NEIGHBOURHOOD:
-            # samples won may offset samples lost, but a design that changes many answers
-            # in the neighbourhood is out however they fall: over the suite's datasets and
-            # seeds 1-3, choosing among the same candidates, designs that won it by changing
-            # many answers lost unseen samples (the copies of one sample are not
-            # independent, so the floor is 1.5 standard errors, not 2)
-            return right.mean(axis=1), np.maximum(lost - won + 2 * error, 1.5 * error) / len(labels)
-        # two standard errors: a search compares thousands of candidates on the same samples,
-        # and on small splits one error bar still let their noise through to the test split
-        return right.mean(axis=1), (lost - won + 2 * error) / len(labels)
+        if split >= self.NEIGHBOURHOOD:
+            return right.mean(axis=1), loss_bound(exact_right & ~right, ~exact_right & right,
+                                                  self.copies, at_least_changes=1.5)
+        return right.mean(axis=1), loss_bound(exact_right & ~right, ~exact_right & right)
 
     def __call__(self, networks: list[Network], moves: list[str]) -> list[Candidate]:
         """Candidates scored on the validation split (see :meth:`confirm` for the other)."""
@@ -348,7 +402,7 @@ class _Scorer:
 
     def confirm(self, candidates: list[Candidate]) -> list[Candidate]:
         """The same candidates with the training split's check added to their bound, then
-        for those still within the budget the neighbourhood's (each check costs more than
+        for those still within the budget each neighbourhood's (each check costs more than
         the one before, so it runs only where it can matter)."""
         if not candidates:
             return []
@@ -356,11 +410,14 @@ class _Scorer:
         confirmed = [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
                      for c, a, b in zip(candidates, accuracy, bound)]
         passing = [i for i, c in enumerate(confirmed) if self.within(c)]
-        if len(self.splits) > self.NEIGHBOURHOOD and passing:
-            _, bound = self._paired(self.NEIGHBOURHOOD, [confirmed[i].network for i in passing])
+        for split in range(self.NEIGHBOURHOOD, len(self.splits)):
+            if not passing:
+                break
+            _, bound = self._paired(split, [confirmed[i].network for i in passing])
             for i, b in zip(passing, bound):
                 confirmed[i] = replace(confirmed[i],
                                        loss_bound=max(confirmed[i].loss_bound, float(b)))
+            passing = [i for i in passing if self.within(confirmed[i])]
         return confirmed
 
     def within(self, candidate: Candidate) -> bool:
@@ -388,7 +445,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     stats = ax.InputStatistics.measure(exact, train_codes)
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
     score = _Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
-                    options.max_accuracy_loss, options.neighbours)
+                    options.max_accuracy_loss, options.neighbourhood)
     (base,) = score([exact], ["exact"])
     epsilon = 1.0 / max(len(val_labels), 1)
     bar = _ProgressBar(progress)
@@ -662,7 +719,7 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     decode = GenomeDecoder(exact, stats, genome)
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
     score = _Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
-                    options.max_accuracy_loss, options.neighbours)
+                    options.max_accuracy_loss, options.neighbourhood)
     feasible: list[Candidate] = []
     bar = _ProgressBar(progress)
     exact_area = model.area_um2(exact)
@@ -769,7 +826,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     NSGA-II runs in parallel (the rest); the chosen design is the smallest Pareto
     candidate of any within the budget on the validation split, on the training split
     (``train_labels``; without them, the exact design's own answers) and on their
-    neighbourhood (``options.neighbours``).  The restarts' seeds
+    neighbourhoods (``options.neighbourhood``).  The restarts' seeds
     are fixed, so the result does not depend on where they run."""
     start = time.perf_counter()
     half = replace(options, time_budget_s=options.time_budget_s / 2)

@@ -72,19 +72,46 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
     assert not serial.budget_hit and not parallel.budget_hit
 
 
-def test_the_neighbourhood_moves_every_code_at_most_one_level_of_its_input():
-    from bespoke.search import neighbourhood
+def test_the_level_neighbourhood_moves_every_code_at_most_one_level_of_its_input():
+    from bespoke.search import level_neighbourhood
 
     codes = np.array([[0, 15, 7], [3, 3, 3], [1, 15, 11]])  # input 1 has two levels: 3, 15
-    moved, labels = neighbourhood(codes, np.array([1, 2, 0]), copies=50)
+    moved, labels = level_neighbourhood(codes, np.array([1, 2, 0]), copies=50)
     assert moved.shape == (150, 3) and labels.tolist() == [1] * 50 + [2] * 50 + [0] * 50
     for k in range(3):
         levels = sorted(set(codes[:, k]))
         assert set(moved[:, k]) == set(levels)  # every level is reached, no other code
         rank = np.searchsorted(levels, moved[:, k])
         assert np.abs(rank - np.repeat(np.searchsorted(levels, codes[:, k]), 50)).max() == 1
-    again, _ = neighbourhood(codes, np.array([1, 2, 0]), copies=50)
+    again, _ = level_neighbourhood(codes, np.array([1, 2, 0]), copies=50)
     assert np.array_equal(moved, again)
+
+
+def test_the_reach_neighbourhood_moves_each_sample_as_far_as_its_nearest_other_sample():
+    from bespoke.search import reach_neighbourhood as neighbourhood
+
+    # a diagonal of samples sqrt(2) apart, and one 10.6 from the nearest of them, (8, 8)
+    codes = np.array([[k, k] for k in range(16)] + [[15, 0]])
+    labels = np.arange(17)
+    moved, copied = neighbourhood(codes, labels, copies=200)
+    assert moved.shape == (17 * 200, 2) and np.array_equal(copied, np.repeat(labels, 200))
+    assert moved.min() >= 0 and moved.max() <= 15  # codes of the inputs, nothing else
+    distance = np.linalg.norm(moved - np.repeat(codes, 200, axis=0), axis=1).reshape(17, 200)
+    rounding = np.sqrt(2) / 2  # each input's code snaps to the nearest one within half a step
+    assert distance[:16].max() <= np.sqrt(2) + rounding
+    assert distance[16].max() <= np.hypot(7, 8) + rounding and distance[16].mean() > 5
+    assert len({tuple(m) for m in moved[16 * 200:]}) > 20  # in every direction
+    again, _ = neighbourhood(codes, labels, copies=200)
+    assert np.array_equal(moved, again)
+
+
+def test_the_reach_neighbourhood_snaps_to_the_codes_an_input_takes():
+    from bespoke.search import reach_neighbourhood as neighbourhood
+
+    codes = np.array([[0, 15, 7], [3, 3, 3], [1, 15, 11], [3, 3, 3]])  # input 1 takes 3 and 15
+    moved, _ = neighbourhood(codes, np.array([1, 2, 0, 2]), copies=50)
+    for k in range(3):
+        assert set(moved[:, k]) <= set(codes[:, k])
 
 
 def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check():
@@ -103,8 +130,8 @@ def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check()
     assert np.array_equal(bespoke.emulate.predict_codes(threaded, codes),
                           bespoke.emulate.predict_codes(exact, codes))
     model = AreaModel((1.0,) * len(FEATURES))
-    for neighbours, passes in ((0, True), (8, False)):
-        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, neighbours)
+    for samples, passes in ((0, True), (16384, False)):
+        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, samples)
         (candidate,) = score.confirm(score([threaded], ["threaded"]))
         assert score.within(candidate) is passes
 
@@ -124,23 +151,24 @@ def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():
     codes = np.array([[3]] * 20 + [[9]] * 20 + [[14]] * 20)
     labels = np.array([0] * 40 + [1] * 20)
     model = AreaModel((1.0,) * len(FEATURES))
-    for neighbours, passes in ((0, True), (8, False)):
-        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, neighbours)
+    for samples, passes in ((0, True), (16384, False)):
+        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, samples)
         (scored,) = score.confirm(score([candidate], ["candidate"]))
         assert scored.train_accuracy > 0.99 and score.within(scored) is passes
 
 
-def test_large_splits_get_fewer_neighbourhood_copies():
+def test_the_neighbourhood_has_its_samples_and_at_least_a_copy_of_each_sample():
     from bespoke.ir import Layer, Network, Neuron
     from bespoke.search import _Scorer
 
     exact = Network(4, (Layer((Neuron((0,), 0, None), Neuron((1,), -8, None))),), "argmax", 2)
     model = AreaModel((1.0,) * len(FEATURES))
-    for samples, copies in ((100, 8), (3000, 2), (40000, 1)):
+    for samples, copies in ((100, 40), (3000, 1), (40000, 1)):  # 8 192 // (2 * samples)
         codes = np.arange(samples)[:, None] % 16
         labels = (codes[:, 0] > 8).astype(int)
-        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, 8)
-        assert len(score.splits[_Scorer.NEIGHBOURHOOD][0]) == 2 * samples * copies
+        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, 16384)
+        for neighbourhood in score.splits[_Scorer.NEIGHBOURHOOD:]:  # one-level moves, reach
+            assert len(neighbourhood[0]) == 2 * samples * copies
 
 
 @pytest.mark.parametrize("sizes, activation", [((5, 4, 3), "clamp"), ((5, 4, 3), "threshold"),
@@ -216,3 +244,23 @@ def test_the_genome_snaps_comparator_thresholds_only_where_there_are_comparators
                                     decoded.layers[li].neurons):
             once = ax.snapped(neuron, acc, up=False) or neuron
             assert got == (ax.snapped(once, acc, up=False) or once)
+
+
+def test_the_copies_of_a_sample_count_once_in_the_neighbourhoods_standard_error():
+    """A candidate that changes all 50 copies of 2 of 100 samples loses 2 % of the
+    neighbourhood, with the standard error of 2 answers changed in 100, not 100 in 5 000."""
+    from bespoke.search import loss_bound
+
+    lost = np.zeros((1, 100, 50), bool)
+    lost[0, :2] = True
+    bound = loss_bound(lost.reshape(1, -1), np.zeros((1, 5000), bool), copies=50)
+    assert bound[0] == pytest.approx(0.02 + 2 * np.sqrt(2) / 100)
+    independent = loss_bound(lost.reshape(1, -1), np.zeros((1, 5000), bool))
+    assert independent[0] == pytest.approx(0.02 + 2 * np.sqrt(100) / 5000)
+    # 5 copies of every sample lost, 15 won: a gain, yet 1.5 standard errors of the changes
+    lost = np.zeros((1, 100, 50), bool)
+    lost[0, :, :5] = True
+    won = np.zeros((1, 100, 50), bool)
+    won[0, :, 5:20] = True
+    bound = loss_bound(lost.reshape(1, -1), won.reshape(1, -1), copies=50, at_least_changes=1.5)
+    assert bound[0] == pytest.approx(1.5 * np.sqrt(100 * 0.4 ** 2) / 100)
