@@ -226,22 +226,24 @@ def level_neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
     return moved, np.repeat(labels, copies)
 
 
-def _nearest_other_distance(points: np.ndarray, most: int = 16384) -> np.ndarray:
+def nearest_other_distance(points: np.ndarray, most: int = 16384) -> np.ndarray:
     """Per row of ``points`` (distinct rows), the Euclidean distance to the nearest other
     row (0 for a single row), exactly, by blocks of float64 products.  Beyond ``most`` rows,
     to the nearest of ``most`` evenly spaced ones (a slight overestimate, in bounded time)."""
     x = np.asarray(points, np.float64)
-    stride = max(1, -(-len(x) // most))
+    if len(x) < 2:
+        return np.zeros(len(x))
+    stride = -(-len(x) // max(most, 2))  # the reference keeps at least two rows
     reference = x[::stride]
     squares = (x * x).sum(axis=1)
-    nearest = np.zeros(len(x))
-    block = max(1, (1 << 22) // max(len(reference), 1))
+    nearest = np.empty(len(x))
+    block = max(1, (1 << 22) // len(reference))
     for first in range(0, len(x), block):
         rows = np.arange(first, min(first + block, len(x)))
         d2 = squares[rows, None] + squares[None, ::stride] - 2 * x[rows] @ reference.T
         own = rows % stride == 0  # a row of the reference: not its own nearest
         d2[np.flatnonzero(own), rows[own] // stride] = np.inf
-        nearest[rows] = d2.min(axis=1) if len(reference) > 1 or not own.all() else 0.0
+        nearest[rows] = d2.min(axis=1)
     return np.sqrt(np.maximum(nearest, 0.0))
 
 
@@ -260,7 +262,7 @@ def reach_neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
     rng = np.random.default_rng(seed)
     codes = np.asarray(codes, np.int64)
     distinct, which = np.unique(codes, axis=0, return_inverse=True)
-    radius = _nearest_other_distance(distinct)
+    radius = nearest_other_distance(distinct)
     origin = np.repeat(codes, copies, axis=0)
     direction = rng.standard_normal(origin.shape)
     direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-12)

@@ -267,12 +267,12 @@ def test_the_copies_of_a_sample_count_once_in_the_neighbourhoods_standard_error(
 
 
 def test_nearest_other_distances_are_exact_and_bounded_beyond_the_cap():
-    from bespoke.search import _nearest_other_distance
+    from bespoke.search import nearest_other_distance
 
     points = np.unique(np.random.default_rng(0).integers(0, 16, (300, 5)), axis=0)
     pairwise = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
     np.fill_diagonal(pairwise, np.inf)
-    assert np.array_equal(_nearest_other_distance(points), pairwise.min(axis=1))
-    capped = _nearest_other_distance(points, most=100)  # against every third row only
+    assert np.array_equal(nearest_other_distance(points), pairwise.min(axis=1))
+    capped = nearest_other_distance(points, most=100)  # against every third row only
     assert np.all(capped >= pairwise.min(axis=1)) and np.isfinite(capped).all()
-    assert _nearest_other_distance(points[:1]).tolist() == [0.0]
+    assert nearest_other_distance(points[:1]).tolist() == [0.0]
