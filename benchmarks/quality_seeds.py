@@ -30,9 +30,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 import bespoke
+from bespoke.data import split
+from bespoke.flow import CompileConfig
 from bespoke.lower import to_verilog
 from bespoke.pdk import bundled_liberty
 from bespoke.emulate import predict_codes
@@ -82,10 +83,11 @@ def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
     """The flow's splits and search for one seed (``bespoke compile --seed SEED``)."""
     start = time.perf_counter()
     model = suite.train(X, y, bench.hidden, seed)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=seed,
-                                                        stratify=y)
-    X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.25,
-                                                  random_state=seed, stratify=y_train)
+    classes, y_index = np.unique(y, return_inverse=True)  # the model's classes_
+    X_train, X_test, y_train, y_test = split(X, y_index, CompileConfig.test_size, seed)
+    X_fit, X_val, y_fit, y_val = split(X_train, y_train, CompileConfig.validation_size, seed,
+                                       "validation")
+    y_train, y_test, y_fit, y_val = (classes[part] for part in (y_train, y_test, y_fit, y_val))
     exact = bespoke.compile(model, X_train, y_train)  # as the flow: the whole training split
     row = {"dataset": bench.name, "seed": seed, "n_test": len(y_test),
            "float_accuracy": float(np.mean(model.predict(X_test) == y_test)),
@@ -195,7 +197,7 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", type=Path, default=HERE.parents[1] / "shared" / "datasets")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--search-time", type=float, default=60.0)
+    parser.add_argument("--search-time", type=float, default=CompileConfig.search_time_s)
     parser.add_argument("--no-retrain-too", action="store_true",
                         help="also run the search alone (bespoke compile --no-retrain)")
     parser.add_argument("--only", nargs="*", help="run only these datasets (results not written)")

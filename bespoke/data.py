@@ -75,3 +75,28 @@ def align_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
         raise BespokeError(f"labels {', '.join(unknown[:5])} were never seen by the model "
                            f"(its classes: {', '.join(map(str, classes))}): check --label-column")
     return np.array([index[key(v)] for v in labels], dtype=np.int64)
+
+
+def split(X: np.ndarray, y_index: np.ndarray, test_size: float, seed: int,
+          what: str = "test"):
+    """Split ``X`` and its class indices ``y_index`` as ``bespoke compile`` does: a shuffled
+    split, stratified when every class has two samples, of ``test_size`` (a fraction) into
+    ``X_rest, X_part, y_rest, y_part``; ``what`` names the part in errors."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < test_size < 1:
+        raise BespokeError(f"--test-size {test_size} is out of range: use a fraction in (0, 1)")
+    counts = np.bincount(y_index)
+    stratify = y_index if counts[counts > 0].min() >= 2 else None
+    try:
+        parts = train_test_split(X, y_index, test_size=test_size, random_state=seed,
+                                 stratify=stratify)
+    except ValueError as exc:
+        raise BespokeError(f"cannot split {len(X)} samples with --test-size {test_size}: {exc}") from None
+    if len(parts[3]) == 0 or len(parts[2]) == 0:
+        raise BespokeError(f"the training or {what} split is empty: use more data or another "
+                           "--test-size")
+    if len(np.unique(parts[3])) < 2:
+        raise BespokeError(f"the {what} split ({len(parts[3])} samples) holds one class only, so "
+                           "its accuracy means nothing: use more data, or a larger --test-size")
+    return parts

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, report
-from .data import align_labels, read_csv
+from .data import align_labels, read_csv, split
 from .design import Design, compile
 from .errors import BespokeError, VerificationError
 from .ingest import load_model
@@ -88,28 +88,6 @@ def _check_outdir(outdir: Path) -> None:
                            "folder or remove it")
 
 
-def _split(X: np.ndarray, y_index: np.ndarray, test_size: float, seed: int,
-           what: str = "test"):
-    from sklearn.model_selection import train_test_split
-
-    if not 0 < test_size < 1:
-        raise BespokeError(f"--test-size {test_size} is out of range: use a fraction in (0, 1)")
-    counts = np.bincount(y_index)
-    stratify = y_index if counts[counts > 0].min() >= 2 else None
-    try:
-        parts = train_test_split(X, y_index, test_size=test_size, random_state=seed,
-                                 stratify=stratify)
-    except ValueError as exc:
-        raise BespokeError(f"cannot split {len(X)} samples with --test-size {test_size}: {exc}") from None
-    if len(parts[3]) == 0 or len(parts[2]) == 0:
-        raise BespokeError(f"the training or {what} split is empty: use more data or another "
-                           "--test-size")
-    if len(np.unique(parts[3])) < 2:
-        raise BespokeError(f"the {what} split ({len(parts[3])} samples) holds one class only, so "
-                           "its accuracy means nothing: use more data, or a larger --test-size")
-    return parts
-
-
 @contextmanager
 def _search_cluster(scheduler: str | None):
     """With a scheduler address, the search's restarts run as tasks of that Dask cluster
@@ -146,14 +124,14 @@ def run_compile(config: CompileConfig) -> dict:
             raise BespokeError(f"{config.data} has {data.X.shape[1]} features but the model "
                                f"expects {mlp.n_features}: pass the data the model was trained on")
         y_index = align_labels(data.y, mlp.classes)
-        X_train, X_test, y_train, y_test = _split(data.X, y_index, config.test_size, config.seed)
+        X_train, X_test, y_train, y_test = split(data.X, y_index, config.test_size, config.seed)
     with timer.step("quantize"):  # on the whole training split: --exact builds the same design
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,
                          feature_names=data.feature_names)
     n_train = len(y_train)
     if config.approximate:  # the search validates on part of the training split
-        X_train, X_val, y_train, y_val = _split(X_train, y_train, config.validation_size,
+        X_train, X_val, y_train, y_val = split(X_train, y_train, config.validation_size,
                                                 config.seed, "validation")
     _check_size(design.network, config.force,
                 len(X_test) + design.network.n_inputs + 2 + config.random_vectors, config.synthesize)

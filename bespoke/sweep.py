@@ -510,15 +510,15 @@ def train(source: Source, data: Path, options: dict):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler
 
-    from .data import read_csv
-    from .flow import CompileConfig, _split
+    from .data import read_csv, split
+    from .flow import CompileConfig
 
     dataset = read_csv(data, source.label_column)
     classes, y_index = np.unique(dataset.y, return_inverse=True)
-    X_fit, _, y_fit, _ = _split(dataset.X, y_index, options["test_size"], options["seed"])
+    X_fit, _, y_fit, _ = split(dataset.X, y_index, options["test_size"], options["seed"])
     if options["approximate"]:
-        X_fit, _, y_fit, _ = _split(X_fit, y_fit, CompileConfig.validation_size,
-                                    options["seed"], "validation")
+        X_fit, _, y_fit, _ = split(X_fit, y_fit, CompileConfig.validation_size,
+                                   options["seed"], "validation")
     best = None
     for init in range(source.inits):
         model = make_pipeline(MinMaxScaler(), MLPClassifier(

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bespoke.data import align_labels, read_csv
+from bespoke.data import align_labels, read_csv, split
 from bespoke.errors import BespokeError
 
 
@@ -41,3 +41,23 @@ def test_labels_align_to_numeric_and_text_classes():
     assert align_labels(np.array(["b", "a"]), np.array(["a", "b"])).tolist() == [1, 0]
     with pytest.raises(BespokeError, match="never seen"):
         align_labels(np.array(["4"]), np.array([1, 2, 3]))
+
+
+def test_split_is_stratified_and_repeatable():
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    y = np.array([0] * 15 + [1] * 5)
+    X_rest, X_part, y_rest, y_part = split(X, y, 0.2, seed=3)
+    assert len(y_part) == 4 and np.count_nonzero(y_part == 1) == 1  # one in five, as in y
+    assert sorted(X_rest[:, 0].tolist() + X_part[:, 0].tolist()) == X[:, 0].tolist()
+    again = split(X, y, 0.2, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip((X_rest, X_part, y_rest, y_part), again))
+
+
+@pytest.mark.parametrize("y, size, message", [
+    ([0] * 10 + [1] * 10, 1.5, "out of range"),
+    ([0] * 19 + [1], 0.5, "one class only"),  # the lone sample of class 1 lands on one side
+])
+def test_split_refuses_useless_splits(y, size, message):
+    with pytest.raises(BespokeError, match=message):
+        for seed in range(20):  # the one-class part shows up for some seed
+            split(np.zeros((len(y), 1)), np.array(y), size, seed)
