@@ -41,7 +41,7 @@ bench: suite
 	$(BIN)/python benchmarks/search_throughput.py
 	$(BIN)/python benchmarks/synthesis_quality.py
 	$(BIN)/python benchmarks/sweep_speedup.py
-	$(BIN)/python benchmarks/quality_seeds.py --seeds 0 1 2 3 4 5 6 7
+	$(BIN)/python benchmarks/quality_seeds.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info

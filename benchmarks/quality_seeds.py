@@ -1,6 +1,6 @@
 """Approximation quality over several seeds: how much test accuracy the search really costs.
 
-    .venv/bin/python benchmarks/quality_seeds.py [--seeds 0 1 2 3 4] [--no-retrain-too]
+    .venv/bin/python benchmarks/quality_seeds.py [--seeds 0 1 ... 15] [--no-retrain-too]
 
 The suite (``benchmarks/suite.py``) runs the whole flow on one seed.  Its test splits are
 small (30 samples for iris: one sample is 3.3 points), so one seed's test loss is mostly
@@ -196,7 +196,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", type=Path, default=HERE.parents[1] / "shared" / "datasets")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(16)))
     parser.add_argument("--search-time", type=float, default=CompileConfig.search_time_s)
     parser.add_argument("--no-retrain-too", action="store_true",
                         help="also run the search alone (bespoke compile --no-retrain)")

@@ -310,9 +310,9 @@ def loss_bound(lost: np.ndarray, won: np.ndarray, copies: int = 1,
 
 class _Scorer:
     """Scores candidates in batches: accuracy on the validation split and, for those that
-    stay within ``budget`` there, on the training split and then on the neighbourhood of
-    both (:func:`neighbourhood`), each paired against the exact design (which samples
-    each one gets right)."""
+    stay within ``budget`` there, on the training split and then on the two neighbourhoods
+    of both (:func:`level_neighbourhood`, :func:`reach_neighbourhood`), each paired against
+    the exact design (which samples each one gets right)."""
 
     #: networks x samples emulated in one batch (bounds the memory of a batch)
     BATCH_SAMPLES = 1 << 19
