@@ -61,6 +61,9 @@ class RetrainResult:
     changes: int  # accepted coordinate moves
     passes: int
     seconds: float
+    #: the time budget stopped it before its passes were done (or it settled): the result
+    #: then depends on the machine's speed
+    cut_short: bool = False
 
 
 def float_logits(network: Network, logits: np.ndarray) -> np.ndarray:
@@ -201,12 +204,13 @@ def retrain(network: Network, train_codes: np.ndarray, train_labels: np.ndarray,
     loss_before = state.loss
     accuracy_before = float(np.mean(decide(network, state.accs[-1]) == state.labels))
     area = model.area_um2(network)
-    changes, passes = 0, 0
+    changes, passes, cut_short = 0, 0, False
     for passes in range(1, options.passes + 1):
         changed_in_pass = 0
         for li in reversed(range(len(network.layers))):  # the output layer first
             for j in range(len(state.network.layers[li].neurons)):
                 if time.perf_counter() - start >= options.time_budget_s:
+                    cut_short = True
                     break
                 changed_in_pass += _improve_neuron(state, li, j, model, area, options)
         changes += changed_in_pass
@@ -214,11 +218,14 @@ def retrain(network: Network, train_codes: np.ndarray, train_labels: np.ndarray,
         if progress:
             progress(f"retraining: pass {passes}, {changed_in_pass} changes, training loss "
                      f"{loss_before:.4f} -> {state.loss:.4f}")
-        if not changed_in_pass or time.perf_counter() - start >= options.time_budget_s:
+        if not changed_in_pass:
+            break
+        if time.perf_counter() - start >= options.time_budget_s:
+            cut_short = cut_short or passes < options.passes
             break
     accuracy_after = float(np.mean(decide(state.network, state.accs[-1]) == state.labels))
     return RetrainResult(state.network, loss_before, state.loss, accuracy_before, accuracy_after,
-                         changes, passes, time.perf_counter() - start)
+                         changes, passes, time.perf_counter() - start, cut_short)
 
 
 def _improve_neuron(state: _State, li: int, j: int, model: AreaModel, area: float,

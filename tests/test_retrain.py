@@ -7,6 +7,7 @@ import pytest
 
 import bespoke
 from bespoke import retrain as rt
+from bespoke import search as search_module
 from bespoke.emulate import accumulate, trace
 from bespoke.estimate import FEATURES, AreaModel
 from bespoke.ir import csd_digits
@@ -88,6 +89,14 @@ def test_retraining_lowers_the_objective_without_growing_the_design(iris):
     assert result.accuracy_after >= result.accuracy_before
     again = rt.retrain(before, codes, labels, UNIT_COSTS)
     assert again.network == after  # deterministic
+    assert not result.cut_short and not again.cut_short
+
+
+def test_retraining_out_of_time_says_so(iris):
+    design, X_train, y_train, _ = iris
+    result = rt.retrain(design.network, design.codes(X_train), y_train, UNIT_COSTS,
+                        rt.RetrainOptions(time_budget_s=0.0))
+    assert result.cut_short and result.changes == 0 and result.network == design.network
 
 
 def test_objective_is_the_paired_bound_plus_cross_entropy():
@@ -124,6 +133,20 @@ def test_greedy_search_with_retraining_never_ends_larger(iris):
     assert retrained.chosen.loss_bound <= options.max_accuracy_loss + 1e-12
     assert retrained.retrained and not plain.retrained
     assert all(step.endswith(RETRAINED) or "retrained" not in step for step in retrained.steps)
+    assert not retrained.budget_hit
+
+
+def test_greedy_search_whose_retraining_runs_out_of_time_reports_its_budget_hit(iris, monkeypatch):
+    """A retraining cut short by its time makes the result depend on the machine's speed:
+    the search says so, as when its own budget runs out."""
+    design, X_train, y_train, half = iris
+    train, val = design.codes(X_train[:half]), design.codes(X_train[half:])
+    options = SearchOptions(max_accuracy_loss=0.0, time_budget_s=60, retrain=True)
+    monkeypatch.setattr(search_module, "RETRAIN_SHARE", 0.0)
+    result = greedy_search(design.network, train, val, y_train[half:], UNIT_COSTS, options,
+                           train_labels=y_train[:half])
+    assert result.budget_hit and result.seconds < options.time_budget_s
+    assert not any(step.endswith(RETRAINED) for step in result.steps)
 
 
 def test_retraining_a_binary_classifier_with_one_sign_output():
