@@ -132,7 +132,7 @@ def run_compile(config: CompileConfig) -> dict:
     n_train = len(y_train)
     if config.approximate:  # the search validates on part of the training split
         X_train, X_val, y_train, y_val = split(X_train, y_train, config.validation_size,
-                                                config.seed, "validation")
+                                               config.seed, "validation")
     _check_size(design.network, config.force,
                 len(X_test) + design.network.n_inputs + 2 + config.random_vectors, config.synthesize)
     exact_design, search = design, None

@@ -553,9 +553,9 @@ def _retrained(current: Candidate, score: "_Scorer", train_codes: np.ndarray,
     left = options.time_budget_s - (time.perf_counter() - start)
     if left <= 0:
         return None, False  # the search's own budget is spent: greedy_search reports it
+    cap = min(left, options.time_budget_s * RETRAIN_SHARE)
     result = retrain(current.network, train_codes, train_labels, model,
-                     RetrainOptions(passes=2, time_budget_s=min(left, options.time_budget_s * RETRAIN_SHARE)),
-                     reference=score.exact)
+                     RetrainOptions(passes=2, time_budget_s=cap), reference=score.exact)
     if result.cut_short:
         log.debug("%s: retraining cut short after %.1f s", current.move, result.seconds)
     if result.network == current.network:
