@@ -22,7 +22,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from bespoke.data import read_csv
+from bespoke.model.data import read_csv
 from bespoke.flow import CompileConfig, run_compile
 
 HERE = Path(__file__).resolve().parent

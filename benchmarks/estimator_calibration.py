@@ -32,14 +32,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 import bespoke
-from bespoke import approximate as ax
-from bespoke.data import align_labels, read_csv
-from bespoke.estimate import FEATURES, AreaModel, features
+from bespoke.approx import knobs as ax
+from bespoke.model.data import align_labels, read_csv
+from bespoke.approx.estimate import FEATURES, AreaModel, features
 from bespoke.ir import Network
-from bespoke.lower import to_verilog
-from bespoke.pdk import bundled_liberty
-from bespoke.search import SearchOptions, greedy_search
-from bespoke.synth import synthesize
+from bespoke.rtl.lower import to_verilog
+from bespoke.hw.pdk import bundled_liberty
+from bespoke.approx.search import SearchOptions, greedy_search
+from bespoke.hw.synth import synthesize
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("calibration")

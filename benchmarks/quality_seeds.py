@@ -32,14 +32,14 @@ from pathlib import Path
 import numpy as np
 
 import bespoke
-from bespoke.data import split
+from bespoke.model.data import split
 from bespoke.flow import CompileConfig
-from bespoke.lower import to_verilog
-from bespoke.pdk import bundled_liberty
-from bespoke.emulate import predict_codes
-from bespoke.plots import loss_reduction_plot
-from bespoke.search import SearchOptions, nearest_other_distance, reach_neighbourhood
-from bespoke.synth import synthesize
+from bespoke.rtl.lower import to_verilog
+from bespoke.hw.pdk import bundled_liberty
+from bespoke.ir.emulate import predict_codes
+from bespoke.report.plots import loss_reduction_plot
+from bespoke.approx.search import SearchOptions, nearest_other_distance, reach_neighbourhood
+from bespoke.hw.synth import synthesize
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -23,8 +23,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 import bespoke
-from bespoke.estimate import AreaModel
-from bespoke.search import SearchOptions, greedy_search, nsga2_search
+from bespoke.approx.estimate import AreaModel
+from bespoke.approx.search import SearchOptions, greedy_search, nsga2_search
 
 HERE = Path(__file__).resolve().parent
 

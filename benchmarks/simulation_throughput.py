@@ -25,10 +25,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 import bespoke
-from bespoke.pdk import bundled_cell_models, bundled_liberty
-from bespoke.ports import read_ports
-from bespoke.synth import synthesize
-from bespoke.verify import pack, render_harness, simulate, verification_vectors
+from bespoke.hw.pdk import bundled_cell_models, bundled_liberty
+from bespoke.rtl.ports import read_ports
+from bespoke.hw.synth import synthesize
+from bespoke.rtl.verify import pack, render_harness, simulate, verification_vectors
 
 HERE = Path(__file__).resolve().parent
 REPEATS = 3

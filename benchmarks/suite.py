@@ -37,9 +37,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from bespoke.data import read_csv
+from bespoke.model.data import read_csv
 from bespoke.flow import CompileConfig, run_compile
-from bespoke.plots import grouped_bar_chart
+from bespoke.report.plots import grouped_bar_chart
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

@@ -25,15 +25,15 @@ from unittest import mock
 import numpy as np
 
 import bespoke
-import bespoke.lower as lower
-from bespoke.emulate import predict_codes
-from bespoke.implement import _port_values
+import bespoke.rtl.lower as lower
+from bespoke.ir.emulate import predict_codes
+from bespoke.hw.implement import _port_values
 from bespoke.ir import Interval
-from bespoke.liberty import read_liberty
-from bespoke.netlist import evaluate, read_netlist
-from bespoke.pdk import bundled_liberty
-from bespoke.synth import DEFAULT_ABC_SCRIPT, synthesize
-from bespoke.verify import verification_vectors
+from bespoke.hw.liberty import read_liberty
+from bespoke.hw.netlist import evaluate, read_netlist
+from bespoke.hw.pdk import bundled_liberty
+from bespoke.hw.synth import DEFAULT_ABC_SCRIPT, synthesize
+from bespoke.rtl.verify import verification_vectors
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = {

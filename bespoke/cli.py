@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import BespokeError
-from .formal import DEFAULT_MAX_CELLS
+from .hw.formal import DEFAULT_MAX_CELLS
 
 log = logging.getLogger("bespoke")
 
@@ -119,7 +119,7 @@ def _configure_logging(args) -> None:
 
 
 def _summary(report: dict, outdir: Path) -> str:
-    from .report import headline
+    from .report.pages import headline
 
     return f"{outdir}:\n" + "\n".join(f"  {label}: {text}" for label, text in headline(report))
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     from .flow import CompileConfig, run_compile
 
     if args.command == "doctor":
-        from .tools import doctor
+        from .doctor import doctor
 
         statuses = doctor()
         for t in statuses:
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     before = _stamp(args)
     try:
         if args.command == "report":
-            from .report import rerender
+            from .report.pages import rerender
 
             rerender(args.outdir)
             print(f"{args.outdir}: report.md and report.html re-rendered")

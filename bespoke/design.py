@@ -10,17 +10,17 @@ from typing import Any, Callable
 import numpy as np
 
 from . import __version__
-from .data import align_labels
-from .emulate import predict_codes
-from .estimate import AreaModel
+from .model.data import align_labels
+from .ir.emulate import predict_codes
+from .approx.estimate import AreaModel
 from .errors import BespokeError
-from .ingest import FloatMLP, from_estimator, load_model
-from .ir import Network
-from .lower import to_verilog
-from .quantize import InputQuantizer, QuantizeOptions, quantize
-from .search import SearchOptions, SearchResult, search
-from .spec import load_integer_spec
-from .verify import VerificationResult, verification_vectors, verify
+from .model.ingest import FloatMLP, from_estimator, load_model
+from .ir.network import Network
+from .rtl.lower import to_verilog
+from .model.quantize import InputQuantizer, QuantizeOptions, quantize
+from .approx.search import SearchOptions, SearchResult, search
+from .model.spec import load_integer_spec
+from .rtl.verify import VerificationResult, verification_vectors, verify
 
 DESIGN_FORMAT = "bespoke-design/1"
 
@@ -60,7 +60,7 @@ class Design:
                     retrain: bool = True, progress: Callable[[str], None] | None = None) -> "Design":
         """The smallest approximate design (by estimated area) whose accuracy stays within
         ``max_accuracy_loss`` (a fraction) of this one's, on the validation data and on
-        the training data (loss plus two standard errors; see :mod:`bespoke.search`).
+        the training data (loss plus two standard errors; see :mod:`bespoke.approx.search`).
         With ``retrain`` (the default, as ``bespoke compile``), a search that is stuck
         retrains its best moves beyond the budget on ``X_train`` (:mod:`bespoke.retrain`).
 

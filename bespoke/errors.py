@@ -15,3 +15,10 @@ class VerificationError(BespokeError):
     """The RTL did not compute what the emulator computes."""
 
     exit_code = 1
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc`` as one line: a :class:`BespokeError`'s message as it is, any other error
+    with its type's name in front."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, BespokeError) else f"{type(exc).__name__}: {text}"

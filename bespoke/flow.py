@@ -17,19 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, report
-from .data import align_labels, read_csv, split
+from . import __version__
+from .report import pages as report
+from .model.data import align_labels, read_csv, split
 from .design import Design, compile
 from .errors import BespokeError, VerificationError
-from .ingest import load_model
-from .formal import DEFAULT_MAX_CELLS
-from .approximate import describe
-from .estimate import AreaModel
-from .implement import ImplementOptions, implement, measure
-from .search import RETRAINED, SearchOptions, SearchResult, write_front
-from .search import search as approximation_search
-from .ir import csd_digits
-from .verify import verification_vectors, verify
+from .model.ingest import load_model
+from .hw.formal import DEFAULT_MAX_CELLS
+from .approx.knobs import describe
+from .approx.estimate import AreaModel
+from .hw.implement import ImplementOptions, implement, measure
+from .approx.search import RETRAINED, SearchOptions, SearchResult, write_front
+from .approx.search import search as approximation_search
+from .ir.network import csd_digits
+from .rtl.verify import verification_vectors, verify
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _search_cluster(scheduler: str | None):
         return
     import joblib
 
-    from .sweep import connect
+    from .cluster import connect
 
     with connect(scheduler), joblib.parallel_config(backend="dask"):
         yield

@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from bespoke.cli import main as bespoke_main
-from bespoke.data import read_csv
+from bespoke.model.data import read_csv
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "cardio.csv"
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import bespoke
-from bespoke import approximate as ax
-from bespoke.emulate import predict_codes, trace
+from bespoke.approx import knobs as ax
+from bespoke.ir.emulate import predict_codes, trace
 from bespoke.ir import ClampActivation, csd_digits
 
 from .conftest import trained
@@ -164,7 +164,7 @@ def random_hidden_neuron():
 
 
 def test_snapping_thresholds_makes_the_estimated_comparators_cheaper():
-    from bespoke.estimate import features
+    from bespoke.approx.estimate import features
 
     from .conftest import random_network
 

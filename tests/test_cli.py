@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from bespoke.cli import main
-from bespoke.data import read_csv
+from bespoke.model.data import read_csv
 
 from .conftest import trained, write_csv
 

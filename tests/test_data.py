@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bespoke.data import align_labels, read_csv, split
+from bespoke.model.data import align_labels, read_csv, split
 from bespoke.errors import BespokeError
 
 

@@ -2,7 +2,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 import bespoke
-from bespoke.estimate import AreaModel
+from bespoke.approx.estimate import AreaModel
 
 from .conftest import trained
 
@@ -35,7 +35,7 @@ def test_snapped_comparator_thresholds_verify_in_icarus(tmp_path):
     """The threshold-snapping knob builds what the emulator runs: Icarus agrees."""
     from dataclasses import replace
 
-    from bespoke import approximate as ax
+    from bespoke.approx import knobs as ax
 
     model, X_train, X_test, y_train, _ = trained("iris", "logistic")
     exact = bespoke.compile(model, X_train, y_train)

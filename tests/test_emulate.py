@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bespoke.emulate import predict_codes, predict_many, predict_variants, trace
+from bespoke.ir.emulate import predict_codes, predict_many, predict_variants, trace
 from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
 
 from .conftest import random_network
@@ -149,7 +149,7 @@ def test_a_relu_on_the_logits_makes_class_0_win_when_none_is_positive():
 
 @pytest.mark.parametrize("output, seed", [("argmax", 0), ("argmax", 1), ("sign", 1)])
 def test_the_decision_table_holds_the_class_of_every_hidden_code(output, seed):
-    from bespoke.emulate import decision_table
+    from bespoke.ir.emulate import decision_table
 
     from .conftest import tabulated_network
 
@@ -170,7 +170,7 @@ def test_the_decision_table_holds_the_class_of_every_hidden_code(output, seed):
 
 
 def test_a_wide_output_layer_has_no_decision_table():
-    from bespoke.emulate import decision_table
+    from bespoke.ir.emulate import decision_table
 
     from bespoke.ir import TABLE_MAX_BITS
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 import bespoke
-from bespoke import approximate as ax
-from bespoke.estimate import AreaModel, features
-from bespoke.lower import to_verilog
-from bespoke.pdk import bundled_liberty
-from bespoke.synth import synthesize
+from bespoke.approx import knobs as ax
+from bespoke.approx.estimate import AreaModel, features
+from bespoke.rtl.lower import to_verilog
+from bespoke.hw.pdk import bundled_liberty
+from bespoke.hw.synth import synthesize
 
 from .conftest import trained
 
@@ -53,7 +53,7 @@ def test_bundled_estimator_ranks_and_sizes_real_syntheses(designs, tmp_path):
 
 
 def test_table_nodes_count_the_decision_diagram():
-    from bespoke.estimate import table_nodes
+    from bespoke.approx.estimate import table_nodes
 
     assert table_nodes(np.zeros(16, np.int64)) == 0  # a constant needs no logic
     assert table_nodes(np.array([0, 1] * 8)) == 1  # the lowest index bit itself
@@ -64,8 +64,8 @@ def test_table_nodes_count_the_decision_diagram():
 def test_a_tabulated_output_layer_costs_its_table_not_its_adders():
     from dataclasses import replace
 
-    from bespoke.emulate import decision_table
-    from bespoke.estimate import table_nodes
+    from bespoke.ir.emulate import decision_table
+    from bespoke.approx.estimate import table_nodes
 
     from .conftest import tabulated_network
 

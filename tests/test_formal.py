@@ -3,10 +3,10 @@ import re
 
 import pytest
 
-from bespoke.formal import check_equivalence
-from bespoke.lower import to_verilog
-from bespoke.pdk import bundled_cell_models, bundled_liberty
-from bespoke.synth import synthesize
+from bespoke.hw.formal import check_equivalence
+from bespoke.rtl.lower import to_verilog
+from bespoke.hw.pdk import bundled_cell_models, bundled_liberty
+from bespoke.hw.synth import synthesize
 
 from .test_synth import tiny_network
 

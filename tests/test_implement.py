@@ -111,7 +111,7 @@ def test_without_opensta_the_report_says_so(iris_files, monkeypatch):
 
 
 def test_exhaustive_codes_enumerate_every_input_once():
-    from bespoke.implement import exhaustive_codes
+    from bespoke.hw.implement import exhaustive_codes
 
     from .test_synth import tiny_network
 

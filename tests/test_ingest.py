@@ -6,7 +6,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from bespoke.errors import BespokeError
-from bespoke.ingest import from_estimator, load_model
+from bespoke.model.ingest import from_estimator, load_model
 
 from .conftest import ACTIVATIONS, trained
 

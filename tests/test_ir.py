@@ -75,7 +75,7 @@ def test_every_value_lies_in_its_interval(seed, activation):
     """The widths are derived from the intervals: no value may ever escape them."""
     import numpy as np
 
-    from bespoke.emulate import trace
+    from bespoke.ir.emulate import trace
 
     from .conftest import random_network
 

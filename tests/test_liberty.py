@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bespoke.errors import BespokeError
-from bespoke.liberty import (evaluate_function, parse_function, parse_groups, parse_liberty,
+from bespoke.hw.liberty import (evaluate_function, parse_function, parse_groups, parse_liberty,
                               read_liberty)
 
 DATA = Path(__file__).parent / "data"

@@ -8,9 +8,9 @@ from amaranth.sim import Simulator
 
 import bespoke
 from bespoke import tools
-from bespoke.emulate import predict_codes
+from bespoke.ir.emulate import predict_codes
 from bespoke.ir import Layer, Network, Neuron
-from bespoke.lower import MLPCircuit, input_name, to_verilog
+from bespoke.rtl.lower import MLPCircuit, input_name, to_verilog
 
 from .conftest import ACTIVATIONS, trained
 

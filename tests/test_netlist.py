@@ -4,9 +4,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from bespoke.liberty import read_liberty
-from bespoke.netlist import cell_models_verilog, evaluate, longest_path_ms, parse_netlist
-from bespoke.pdk import bundled_liberty
+from bespoke.hw.liberty import read_liberty
+from bespoke.hw.netlist import cell_models_verilog, evaluate, longest_path_ms, parse_netlist
+from bespoke.hw.pdk import bundled_liberty
 
 # y[0] = !(a[0] & a[1]); y[1] = a[0] ^ b; written the way Yosys writes netlists
 NETLIST = r"""

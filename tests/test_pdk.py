@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bespoke import pdk
-from bespoke.liberty import read_liberty
+from bespoke.hw import pdk
+from bespoke.hw.liberty import read_liberty
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = (Path(__file__).resolve().parents[2] / "shared" / "pdk"

@@ -1,7 +1,7 @@
 import pytest
 
 from bespoke.errors import VerificationError
-from bespoke.ports import Port, read_ports
+from bespoke.rtl.ports import Port, read_ports
 
 ANSI = """
 module top(input [3:0] x0, input x1, output [1:0] y);

@@ -3,12 +3,12 @@ import math
 import numpy as np
 import pytest
 
-from bespoke.data import align_labels
-from bespoke.emulate import predict_codes
+from bespoke.model.data import align_labels
+from bespoke.ir.emulate import predict_codes
 from bespoke.errors import BespokeError
-from bespoke.ingest import from_estimator
+from bespoke.model.ingest import from_estimator
 from bespoke.ir import ClampActivation, ThresholdActivation
-from bespoke.quantize import (InputQuantizer, QuantizeOptions, comparator_decode,
+from bespoke.model.quantize import (InputQuantizer, QuantizeOptions, comparator_decode,
                               comparator_thresholds, quantize)
 
 from .conftest import ACTIVATIONS, trained

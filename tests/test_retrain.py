@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import bespoke
-from bespoke import retrain as rt
-from bespoke import search as search_module
-from bespoke.emulate import accumulate, trace
-from bespoke.estimate import FEATURES, AreaModel
+from bespoke.approx import retrain as rt
+from bespoke.approx import search as search_module
+from bespoke.ir.emulate import accumulate, trace
+from bespoke.approx.estimate import FEATURES, AreaModel
 from bespoke.ir import csd_digits
-from bespoke.search import RETRAINED, SearchOptions, greedy_search
+from bespoke.approx.search import RETRAINED, SearchOptions, greedy_search
 
 from .conftest import random_network, trained
 

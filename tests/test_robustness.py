@@ -2,9 +2,9 @@
 BespokeError (one line), never with another exception."""
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bespoke.data import read_csv
+from bespoke.model.data import read_csv
 from bespoke.errors import BespokeError
-from bespoke.ingest import load_model
+from bespoke.model.ingest import load_model
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import bespoke
-import bespoke.emulate
-from bespoke.estimate import FEATURES, AreaModel
-from bespoke.search import SearchOptions, greedy_search, pareto_front, Candidate
+import bespoke.ir.emulate
+from bespoke.approx.estimate import FEATURES, AreaModel
+from bespoke.approx.search import SearchOptions, greedy_search, pareto_front, Candidate
 
 from .conftest import trained
 
@@ -29,7 +29,7 @@ def test_search_stays_in_budget_and_shrinks_the_design(problem):
     assert result.chosen.accuracy >= result.exact.accuracy - 0.02
     assert result.chosen.area_um2 < 0.8 * result.exact.area_um2
     assert result.steps and result.evaluations > len(result.steps)
-    chosen_accuracy = np.mean(bespoke.emulate.predict_codes(result.chosen.network, val) == y_val)
+    chosen_accuracy = np.mean(bespoke.ir.emulate.predict_codes(result.chosen.network, val) == y_val)
     assert chosen_accuracy == result.chosen.accuracy
 
 
@@ -57,7 +57,7 @@ def test_zero_budget_never_loses_validation_accuracy(problem):
 def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
     """Four NSGA-II restarts never choose a larger design than one, and give the same
     design run one after another or in two processes."""
-    from bespoke.search import search
+    from bespoke.approx.search import search
 
     design, train, val, y_val = problem
     options = SearchOptions(max_accuracy_loss=0.02, time_budget_s=120)
@@ -73,7 +73,7 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
 
 
 def test_the_level_neighbourhood_moves_every_code_at_most_one_level_of_its_input():
-    from bespoke.search import level_neighbourhood
+    from bespoke.approx.search import level_neighbourhood
 
     codes = np.array([[0, 15, 7], [3, 3, 3], [1, 15, 11]])  # input 1 has two levels: 3, 15
     moved, labels = level_neighbourhood(codes, np.array([1, 2, 0]), copies=50)
@@ -88,7 +88,7 @@ def test_the_level_neighbourhood_moves_every_code_at_most_one_level_of_its_input
 
 
 def test_the_reach_neighbourhood_moves_each_sample_as_far_as_its_nearest_other_sample():
-    from bespoke.search import reach_neighbourhood as neighbourhood
+    from bespoke.approx.search import reach_neighbourhood as neighbourhood
 
     # a diagonal of samples sqrt(2) apart, and one 10.6 from the nearest of them, (8, 8)
     codes = np.array([[k, k] for k in range(16)] + [[15, 0]])
@@ -106,7 +106,7 @@ def test_the_reach_neighbourhood_moves_each_sample_as_far_as_its_nearest_other_s
 
 
 def test_the_reach_neighbourhood_snaps_to_the_codes_an_input_takes():
-    from bespoke.search import reach_neighbourhood as neighbourhood
+    from bespoke.approx.search import reach_neighbourhood as neighbourhood
 
     codes = np.array([[0, 15, 7], [3, 3, 3], [1, 15, 11], [3, 3, 3]])  # input 1 takes 3 and 15
     moved, _ = neighbourhood(codes, np.array([1, 2, 0, 2]), copies=50)
@@ -118,7 +118,7 @@ def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check()
     """Class 1 from x0 + x1 = 17 (exact) or from 21 (candidate): the same answers on the
     samples, different ones on their neighbours (12, 8) and (8, 12)."""
     from bespoke.ir import Layer, Network, Neuron
-    from bespoke.search import _Scorer
+    from bespoke.approx.search import _Scorer
 
     def network(threshold):  # logit 1 = x0 + x1 - threshold > logit 0 = 0
         return Network(4, (Layer((Neuron((0, 0), 0, None), Neuron((1, 1), -threshold, None))),),
@@ -127,8 +127,8 @@ def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check()
     exact, threaded = network(16), network(20)
     codes = np.array([[3, 3]] * 10 + [[3, 8]] * 10 + [[8, 3]] * 10 + [[12, 12]] * 10)
     labels = np.array([0] * 30 + [1] * 10)
-    assert np.array_equal(bespoke.emulate.predict_codes(threaded, codes),
-                          bespoke.emulate.predict_codes(exact, codes))
+    assert np.array_equal(bespoke.ir.emulate.predict_codes(threaded, codes),
+                          bespoke.ir.emulate.predict_codes(exact, codes))
     model = AreaModel((1.0,) * len(FEATURES))
     for samples, passes in ((0, True), (16384, False)):
         score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, samples)
@@ -141,7 +141,7 @@ def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():
     (class 1 from code 12) is right on them and on their neighbours, so it wins and never
     loses, yet it changes too many answers: only its validation and training checks pass."""
     from bespoke.ir import Layer, Network, Neuron
-    from bespoke.search import _Scorer
+    from bespoke.approx.search import _Scorer
 
     def network(threshold):
         return Network(4, (Layer((Neuron((0,), 0, None), Neuron((1,), -threshold, None))),),
@@ -159,7 +159,7 @@ def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():
 
 def test_the_neighbourhood_has_its_samples_and_at_least_a_copy_of_each_sample():
     from bespoke.ir import Layer, Network, Neuron
-    from bespoke.search import _Scorer
+    from bespoke.approx.search import _Scorer
 
     exact = Network(4, (Layer((Neuron((0,), 0, None), Neuron((1,), -8, None))),), "argmax", 2)
     model = AreaModel((1.0,) * len(FEATURES))
@@ -177,9 +177,9 @@ def test_every_move_is_scored_as_the_whole_network_emulated(sizes, activation):
     """The scorer's shortcuts (one neuron changed; a hidden layer changed in biases and
     activations only, as the decision-table moves do; anything else) give what emulating
     each candidate whole gives."""
-    from bespoke import approximate as ax
-    from bespoke.emulate import predict_codes
-    from bespoke.search import _moves, _Scorer
+    from bespoke.approx import knobs as ax
+    from bespoke.ir.emulate import predict_codes
+    from bespoke.approx.search import _moves, _Scorer
 
     from .conftest import random_network
 
@@ -207,7 +207,7 @@ def test_every_move_is_scored_as_the_whole_network_emulated(sizes, activation):
 def test_table_splits_are_every_composition_within_the_widths():
     import itertools
 
-    from bespoke.search import _splits
+    from bespoke.approx.search import _splits
 
     for widths in ([8, 8, 8], [5, 3, 4], [2, 1, 8, 3], [8, 8]):
         total = min(10, sum(widths))
@@ -220,8 +220,8 @@ def test_table_splits_are_every_composition_within_the_widths():
 
 @pytest.mark.parametrize("snapped_layer", [0, 1])
 def test_the_genome_snaps_comparator_thresholds_only_where_there_are_comparators(snapped_layer):
-    from bespoke import approximate as ax
-    from bespoke.search import Genome, GenomeDecoder
+    from bespoke.approx import knobs as ax
+    from bespoke.approx.search import Genome, GenomeDecoder
 
     from .conftest import random_network
 
@@ -249,7 +249,7 @@ def test_the_genome_snaps_comparator_thresholds_only_where_there_are_comparators
 def test_the_copies_of_a_sample_count_once_in_the_neighbourhoods_standard_error():
     """A candidate that changes all 50 copies of 2 of 100 samples loses 2 % of the
     neighbourhood, with the standard error of 2 answers changed in 100, not 100 in 5 000."""
-    from bespoke.search import loss_bound
+    from bespoke.approx.search import loss_bound
 
     lost = np.zeros((1, 100, 50), bool)
     lost[0, :2] = True
@@ -267,7 +267,7 @@ def test_the_copies_of_a_sample_count_once_in_the_neighbourhoods_standard_error(
 
 
 def test_nearest_other_distances_are_exact_and_bounded_beyond_the_cap():
-    from bespoke.search import nearest_other_distance
+    from bespoke.approx.search import nearest_other_distance
 
     points = np.unique(np.random.default_rng(0).integers(0, 16, (300, 5)), axis=0)
     pairwise = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import bespoke
-from bespoke.emulate import predict_codes
-from bespoke.spec import load_integer_spec
+from bespoke.ir.emulate import predict_codes
+from bespoke.model.spec import load_integer_spec
 
 from .conftest import SHARED
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bespoke import pdk, sta
+from bespoke.hw import pdk, sta
 from bespoke.errors import BespokeError, ToolMissingError
-from bespoke.liberty import read_liberty
+from bespoke.hw.liberty import read_liberty
 
 DATA = Path(__file__).parent / "data"
 # Both logs come from one real run_sta on sta_adder2_netlist.v (a 2-bit adder mapped by
@@ -127,7 +127,7 @@ def test_unknown_cells_are_an_error(tmp_path):
 
 
 def test_constant_pins_become_input_ports():
-    from bespoke.sta import tie_constants
+    from bespoke.hw.sta import tie_constants
 
     netlist = ("module top(a, y);\n  input a;\n  output y;\n"
                "  NAND2X1 _1_ (\n    .A1(1'b1),\n    .A2(a),\n    .Y(y)\n  );\nendmodule\n")

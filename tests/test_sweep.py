@@ -17,8 +17,8 @@ import pytest
 
 from bespoke.cli import main
 from bespoke.errors import BespokeError
-from bespoke import sweep
-from bespoke.sweep import load_spec, pareto, plan, run_sweep
+from bespoke.sweep import run as sweep
+from bespoke.sweep.run import load_spec, pareto, plan, run_sweep
 
 from .conftest import trained, write_csv
 

@@ -6,10 +6,10 @@ import pytest
 
 from bespoke.errors import ToolMissingError
 from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
-from bespoke.liberty import read_liberty
-from bespoke.lower import to_verilog
-from bespoke.pdk import bundled_liberty
-from bespoke.synth import parse_stat, synthesize, yosys_command
+from bespoke.hw.liberty import read_liberty
+from bespoke.rtl.lower import to_verilog
+from bespoke.hw.pdk import bundled_liberty
+from bespoke.hw.synth import parse_stat, synthesize, yosys_command
 
 DATA = Path(__file__).parent / "data"
 

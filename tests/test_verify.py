@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 import bespoke
-from bespoke.emulate import predict_codes
+from bespoke.ir.emulate import predict_codes
 from bespoke.ir import Layer, Network, Neuron
-from bespoke.lower import to_verilog
-from bespoke.verify import pack, simulate, verification_vectors, verify
+from bespoke.rtl.lower import to_verilog
+from bespoke.rtl.verify import pack, simulate, verification_vectors, verify
 
 from .conftest import ACTIVATIONS, trained
 
@@ -89,7 +89,7 @@ def test_a_tabulated_output_layer_verifies_in_icarus_and_a_changed_table_is_caug
     one output bias one lower changes some entries of the table, and Icarus sees it."""
     from dataclasses import replace
 
-    from bespoke.emulate import decision_table
+    from bespoke.ir.emulate import decision_table
 
     from .conftest import tabulated_network
 

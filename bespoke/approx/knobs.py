@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .emulate import trace
-from .ir import (ClampActivation, Interval, Layer, Network, Neuron, ThresholdActivation,
+from ..ir.emulate import trace
+from ..ir.network import (ClampActivation, Interval, Layer, Network, Neuron, ThresholdActivation,
                  csd_digits, trailing_zeros)
 
 

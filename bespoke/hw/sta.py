@@ -36,8 +36,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import tools
-from .errors import BespokeError
+from .. import tools
+from ..errors import BespokeError
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ MW_PER_W = 1000.0
 MS_PER_NS = 1e-6
 
 _SCRIPT = """\
-# bespoke: timing and power of a combinational netlist (written by bespoke.sta)
+# bespoke: timing and power of a combinational netlist (written by bespoke.hw.sta)
 read_liberty {liberty}
 read_verilog {netlist}
 link_design {top}

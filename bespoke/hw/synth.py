@@ -18,8 +18,8 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from . import tools
-from .errors import BespokeError, ToolMissingError
+from .. import tools
+from ..errors import BespokeError, ToolMissingError
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BespokeError
+from ..errors import BespokeError
 
 
 @dataclass(frozen=True)

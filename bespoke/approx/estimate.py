@@ -18,8 +18,8 @@ from importlib import resources
 
 import numpy as np
 
-from .emulate import decision_table
-from .ir import (ClampActivation, Interval, Layer, Network, ThresholdActivation, analyze_layer,
+from ..ir.emulate import decision_table
+from ..ir.network import (ClampActivation, Interval, Layer, Network, ThresholdActivation, analyze_layer,
                  trailing_zeros)
 
 FEATURES = ("full_adders", "half_adders", "clamp_bits", "comparator_bits", "decision_bits",
@@ -45,7 +45,7 @@ def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
     """(full adders, half adders, clamp bits, comparator bits) of one neuron (cached: a
     search rebuilds networks that differ in a few neurons).
 
-    ``bespoke.lower`` sums a neuron as one bit heap (partial-product bits, inverted for
+    ``bespoke.rtl.lower`` sums a neuron as one bit heap (partial-product bits, inverted for
     negative digits, plus the one bits of the folded constant) reduced by full adders to
     two rows and one final adder: the full adders are about ``bits - width``, and the
     final adder is ``width`` long."""
@@ -170,7 +170,7 @@ class AreaModel:
     @classmethod
     def bundled(cls) -> "AreaModel":
         """The coefficients calibrated on the bundled printed EGFET library."""
-        data = json.loads(resources.files("bespoke").joinpath("estimator.json").read_text())
+        data = json.loads(resources.files("bespoke.approx").joinpath("estimator.json").read_text())
         if data["features"] != list(FEATURES):
             raise ValueError("estimator.json does not match the estimator's features: "
                              "rerun benchmarks/estimator_calibration.py")

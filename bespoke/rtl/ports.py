@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import VerificationError
+from ..errors import VerificationError
 
 
 @dataclass(frozen=True)

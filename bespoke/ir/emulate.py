@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
+from .network import ClampActivation, Layer, Network, Neuron, ThresholdActivation
 
 
 @dataclass(frozen=True)

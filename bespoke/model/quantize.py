@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import BespokeError
-from .emulate import activate
+from ..errors import BespokeError
+from ..ir.emulate import activate
 from .ingest import FloatMLP
-from .ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
+from ..ir.network import ClampActivation, Layer, Network, Neuron, ThresholdActivation
 
 #: Default hidden activation widths: a clamp is a few gates a bit, a comparator
 #: bank costs ``2**bits - 1`` comparators, so the banks default narrower.

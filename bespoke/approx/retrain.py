@@ -34,10 +34,10 @@ from typing import Callable
 
 import numpy as np
 
-from .approximate import _replace_neuron, _values_with_digits
-from .emulate import accumulate, activate, decide, trace
+from .knobs import _replace_neuron, _values_with_digits
+from ..ir.emulate import accumulate, activate, decide, trace
 from .estimate import AreaModel
-from .ir import ClampActivation, Network, Neuron, ThresholdActivation, _terms, csd_digits
+from ..ir.network import ClampActivation, Network, Neuron, ThresholdActivation, _terms, csd_digits
 
 log = logging.getLogger(__name__)
 

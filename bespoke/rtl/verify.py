@@ -15,17 +15,17 @@ from typing import Sequence
 
 import numpy as np
 
-from . import tools
-from .emulate import predict_codes
-from .errors import VerificationError
-from .ir import Network
+from .. import tools
+from ..ir.emulate import predict_codes
+from ..errors import VerificationError
+from ..ir.network import Network
 from .lower import OUTPUT_NAME, input_name
 from .ports import Port, read_ports
 
 log = logging.getLogger(__name__)
 
 HARNESS_TOP = "bespoke_harness"
-BENCH_MODULE = "bespoke.cocotb_bench"
+BENCH_MODULE = "bespoke.rtl.cocotb_bench"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Mapping, Union
 
 import numpy as np
 
-from .errors import BespokeError
+from ..errors import BespokeError
 
 log = logging.getLogger(__name__)
 

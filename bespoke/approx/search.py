@@ -1,6 +1,6 @@
 """Approximation search: the smallest network whose validation accuracy stays in budget.
 
-Candidates are networks made by the knobs of :mod:`bespoke.approximate`; each is scored
+Candidates are networks made by the knobs of :mod:`bespoke.approx.knobs`; each is scored
 by its accuracy on the *validation* split (by the bit-exact emulator) and its area (by
 the calibrated estimator of :mod:`bespoke.estimate`).  The test split is never seen.
 
@@ -27,11 +27,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import approximate as ax
-from . import ir
-from .emulate import predict_codes, predict_many, predict_rebiased, predict_variants, trace
+from . import knobs as ax
+from ..ir import network as ir
+from ..ir.emulate import predict_codes, predict_many, predict_rebiased, predict_variants, trace
 from .estimate import AreaModel
-from .ir import Layer, Network, Neuron, csd_digits
+from ..ir.network import Layer, Network, Neuron, csd_digits
 
 log = logging.getLogger(__name__)
 
@@ -573,7 +573,7 @@ def write_front(result: SearchResult, folder: Path) -> None:
     """``front.csv``, ``front.json`` and the ``front.svg`` plot of a search."""
     import json
 
-    from .plots import pareto_plot
+    from ..report.plots import pareto_plot
 
     folder.mkdir(parents=True, exist_ok=True)
     rows = [{"area_um2": c.area_um2, "validation_accuracy": c.accuracy, "move": c.move}

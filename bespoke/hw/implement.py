@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from . import pdk, sta
-from .emulate import predict_codes
-from .errors import ToolMissingError
+from ..ir.emulate import predict_codes
+from ..errors import ToolMissingError
 from .formal import DEFAULT_MAX_CELLS, EquivalenceResult, check_equivalence
-from .ir import Network
+from ..ir.network import Network
 from .liberty import CellLibrary, read_liberty
-from .lower import OUTPUT_NAME, input_name
+from ..rtl.lower import OUTPUT_NAME, input_name
 from .netlist import Evaluation, cell_models_verilog, evaluate, longest_path_ms, read_netlist
-from .report import BATTERY_MW
+from .power_sources import BATTERY_MW
 from .synth import SynthesisResult, synthesize
-from .verify import VerificationResult, verify
+from ..rtl.verify import VerificationResult, verify
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigne
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .ir import ClampActivation, Interval, Network, Neuron, ThresholdActivation
+from ..ir.network import ClampActivation, Interval, Network, Neuron, ThresholdActivation
 
 
 def input_name(index: int) -> str:
@@ -191,7 +191,7 @@ class TableCircuit(wiring.Component):
     constant whose entries the inputs select; synthesis minimizes that as logic."""
 
     def __init__(self, network: Network):
-        from .emulate import decision_table
+        from ..ir.emulate import decision_table
 
         self.network, self.table = network, decision_table(network)
         inputs = network.analysis[-1].inputs

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BespokeError
+from ..errors import BespokeError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BespokeError
+from ..errors import BespokeError
 from .liberty import Cell, CellLibrary, Expr, parse_function
 
 _IDENT = r"(?:\\\S+|[A-Za-z_][\w$]*)"

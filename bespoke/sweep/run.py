@@ -37,9 +37,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import __version__
-from .errors import BespokeError
-from .flow import _replace
+from .. import __version__
+from ..cluster import connect, local_cluster, quiet_dask
+from ..errors import BespokeError, one_line
+from ..flow import _replace
 
 log = logging.getLogger(__name__)
 
@@ -387,9 +388,10 @@ def source_digest() -> str:
     h = hashlib.sha256()
     for package in ("bespoke", "bespoke.rtl_templates", "bespoke.flows"):
         root = Path(str(resources.files(package)))
-        for path in sorted(p for p in root.iterdir() if p.is_file()
+        for path in sorted(p for p in root.rglob("*") if p.is_file()
                            and p.suffix in (".py", ".json", ".v", ".tmpl", ".ys", ".tcl", ".lib")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            name = path.relative_to(root).as_posix()
+            h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -400,10 +402,10 @@ def tool_versions(yosys: tuple[str, ...] = ("yowasp",)) -> dict[str, str]:
     import platform
     from importlib import metadata
 
-    from . import tools
-    from .errors import ToolMissingError
-    from .sta import STA, sta_version
-    from .synth import yosys_command, yosys_version
+    from .. import tools
+    from ..errors import ToolMissingError
+    from ..hw.sta import STA, sta_version
+    from ..hw.synth import yosys_command, yosys_version
 
     versions = {"bespoke": f"{__version__}+{source_digest()}",
                 "python": platform.python_version()}
@@ -510,8 +512,8 @@ def train(source: Source, data: Path, options: dict):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler
 
-    from .data import read_csv, split
-    from .flow import CompileConfig
+    from ..model.data import read_csv, split
+    from ..flow import CompileConfig
 
     dataset = read_csv(data, source.label_column)
     classes, y_index = np.unique(dataset.y, return_inverse=True)
@@ -532,18 +534,13 @@ def train(source: Source, data: Path, options: dict):
     return best
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if isinstance(exc, BespokeError) else f"{type(exc).__name__}: {text}"
-
-
 def run_job(payload: Payload) -> Outcome:
     """Train (when the source says so) and compile one job into a scratch folder; return
     the folder's files.  Never raises for a failed compile: the error comes back in the
     outcome (so workers log no traceback for it)."""
     import joblib
 
-    from .flow import CompileConfig, run_compile
+    from ..flow import CompileConfig, run_compile
 
     job, start = payload.job, time.perf_counter()
     worker = None
@@ -606,7 +603,7 @@ def run_job(payload: Payload) -> Outcome:
             if not isinstance(exc, BespokeError):
                 log_text += traceback.format_exc()
             local = f"{inputs}{os.sep}"  # the worker's scratch paths mean nothing to the user
-            return Outcome(job.name, False, error=_one_line(exc).replace(local, ""),
+            return Outcome(job.name, False, error=one_line(exc).replace(local, ""),
                            log=log_text.replace(local, ""),
                            seconds=time.perf_counter() - start, worker=address)
         finally:
@@ -666,81 +663,6 @@ def _locked(outdir: Path) -> Iterator[None]:
         handle.write(f"bespoke {__version__}\n")
         handle.flush()
         yield
-
-
-def _ignore_ctrl_c(dask_worker=None) -> None:
-    """Ctrl-C reaches the local workers too (one process group) and would print a
-    traceback in each; the sweep closes them itself.  A Python handler, not SIG_IGN,
-    so the tools a job runs still stop on Ctrl-C."""
-    import signal
-
-    try:
-        signal.signal(signal.SIGINT, lambda signum, frame: None)
-    except ValueError:  # not the worker's main thread: leave it
-        pass
-
-
-@contextmanager
-def local_cluster(workers: int | None = None, *, threads_per_worker: int = 1):
-    """A ``LocalCluster`` of ``workers`` processes (default: one per core) on the loopback
-    address, quiet, where a lost worker fails its job at once (the sweep retries it), and
-    always closed."""
-    import dask
-    from distributed import LocalCluster
-
-    workers = workers or os.cpu_count() or 1
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                          "distributed.scheduler.worker-saturation": 1.0,
-                          "distributed.worker.daemon": True}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker,
-                               processes=True, host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.CRITICAL)
-        try:
-            from distributed import Client
-
-            from distributed.diagnostics.plugin import WorkerPlugin
-
-            class CtrlCToTheSweep(WorkerPlugin):
-                def setup(self, worker) -> None:
-                    _ignore_ctrl_c()
-
-            with Client(cluster) as client:  # kept by the scheduler for restarted workers too
-                client.register_plugin(CtrlCToTheSweep(), name="bespoke-ctrl-c")
-            yield cluster
-        finally:
-            cluster.close()
-
-
-@contextmanager
-def quiet_dask(level: int = logging.CRITICAL) -> Iterator[None]:
-    """Dask's own log lines (workers starting, a worker lost, ...) hidden in this
-    process: the sweep logs what matters, per job."""
-    import distributed  # noqa: F401 - sets its loggers' levels on import: before ours
-
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "bokeh")]
-    saved = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(level)
-    try:
-        yield
-    finally:
-        for logger, old in zip(loggers, saved):
-            logger.setLevel(old)
-
-
-def connect(scheduler: str):
-    """A Dask client of the scheduler at ``scheduler`` (``tcp://HOST:PORT``); a one-line
-    error when Dask is missing or the scheduler does not answer in 20 s."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise BespokeError("a Dask scheduler needs Dask: pip install 'dask[distributed]'") \
-            from None
-    try:
-        return Client(scheduler, timeout="20s")
-    except OSError as exc:
-        raise BespokeError(f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}") \
-            from None
 
 
 @contextmanager
@@ -895,7 +817,7 @@ class _Runner:
         except BaseException as exc:  # noqa: BLE001 - cancelled, scheduler lost, ...
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            outcome = Outcome(job.name, False, error=_one_line(exc))
+            outcome = Outcome(job.name, False, error=one_line(exc))
         finally:
             future.release()
         if outcome.ok:
@@ -903,7 +825,7 @@ class _Runner:
                 self.results[job.name] = _store(self.outdir, job, outcome, attempt,
                                                 self.errors.get(job.name, []), self.versions)
             except (OSError, KeyError, ValueError) as exc:
-                outcome = Outcome(job.name, False, error=f"storing the result: {_one_line(exc)}")
+                outcome = Outcome(job.name, False, error=f"storing the result: {one_line(exc)}")
             else:
                 self.fill()
                 log.info("[sweep] ok %s in %.1f s (%s)", job.name, outcome.seconds, self.progress())
@@ -1033,7 +955,7 @@ def render_markdown(spec: SweepSpec, summary: SweepSummary, versions: dict) -> s
 
 
 def accuracy_area_svg(results: list[JobResult]) -> str:
-    from .plots import sweep_pareto_plot
+    from ..report.plots import sweep_pareto_plot
 
     groups: dict[str, list[tuple[float, float]]] = {}
     for r in results:

@@ -2,8 +2,8 @@
 
 Everything after quantization is an integer, and every integer value carries its
 exact interval.  Widths are *derived* from those intervals here, in one place, and
-both consumers of the IR (the emulator in :mod:`bespoke.emulate` and the hardware
-generator in :mod:`bespoke.lower`) take them from here.  Overflow is therefore
+both consumers of the IR (the emulator in :mod:`bespoke.ir.emulate` and the hardware
+generator in :mod:`bespoke.rtl.lower`) take them from here.  Overflow is therefore
 impossible by construction.
 
 The network is a list of layers.  Every layer input is an unsigned integer code.

@@ -10,10 +10,8 @@ import json
 from pathlib import Path
 
 from . import plots
-from .errors import BespokeError
-
-#: A printed battery delivers on the order of 30 mW (DESIGN.md section 3).
-BATTERY_MW = 30.0
+from ..errors import BespokeError
+from ..hw.power_sources import BATTERY_MW
 
 
 def _pct(value: float | None) -> str:

@@ -25,8 +25,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import BespokeError
-from .ir import ClampActivation, Interval, Layer, Network, Neuron
+from ..errors import BespokeError
+from ..ir.network import ClampActivation, Interval, Layer, Network, Neuron
 
 ACTIVATIONS = ("relu", "identity")
 
