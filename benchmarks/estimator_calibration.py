@@ -38,7 +38,8 @@ from bespoke.approx.estimate import FEATURES, AreaModel, features
 from bespoke.ir import Network
 from bespoke.rtl.lower import to_verilog
 from bespoke.hw.pdk import bundled_liberty
-from bespoke.approx.search import SearchOptions, greedy_search
+from bespoke.approx.candidates import SearchOptions
+from bespoke.approx.greedy import greedy_search
 from bespoke.hw.synth import synthesize
 
 HERE = Path(__file__).resolve().parent

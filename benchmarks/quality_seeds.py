@@ -38,7 +38,8 @@ from bespoke.rtl.lower import to_verilog
 from bespoke.hw.pdk import bundled_liberty
 from bespoke.ir.emulate import predict_codes
 from bespoke.report.plots import loss_reduction_plot
-from bespoke.approx.search import SearchOptions, nearest_other_distance, reach_neighbourhood
+from bespoke.approx.candidates import SearchOptions
+from bespoke.approx.neighbourhood import nearest_other_distance, reach_neighbourhood
 from bespoke.hw.synth import synthesize
 
 HERE = Path(__file__).resolve().parent

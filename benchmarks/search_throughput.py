@@ -24,7 +24,9 @@ from sklearn.preprocessing import MinMaxScaler
 
 import bespoke
 from bespoke.approx.estimate import AreaModel
-from bespoke.approx.search import SearchOptions, greedy_search, nsga2_search
+from bespoke.approx.candidates import SearchOptions
+from bespoke.approx.greedy import greedy_search
+from bespoke.approx.nsga2 import nsga2_search
 
 HERE = Path(__file__).resolve().parent
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bespoke.sweep.run import load_spec, run_sweep
+from bespoke.sweep import load_spec, run_sweep
 
 HERE = Path(__file__).resolve().parent
 

@@ -6,10 +6,9 @@
     >>> design.verilog()                # module `top`
     >>> design.verify(X_test)           # Icarus through cocotb, exact equality
 """
-__version__ = "0.1.0"
-
-from .design import Design, compile  # noqa: E402
-from .errors import BespokeError, ToolMissingError, VerificationError  # noqa: E402
+from .design import Design, compile
+from .errors import BespokeError, ToolMissingError, VerificationError
+from .version import __version__
 
 __all__ = ["Design", "compile", "BespokeError", "ToolMissingError", "VerificationError",
            "__version__"]

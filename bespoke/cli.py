@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 from .errors import BespokeError
 from .hw.formal import DEFAULT_MAX_CELLS
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .model.data import align_labels
 from .ir.emulate import predict_codes
 from .approx.estimate import AreaModel
@@ -18,7 +18,8 @@ from .model.ingest import FloatMLP, from_estimator, load_model
 from .ir.network import Network
 from .rtl.lower import to_verilog
 from .model.quantize import InputQuantizer, QuantizeOptions, quantize
-from .approx.search import SearchOptions, SearchResult, search
+from .approx import SearchOptions, SearchResult
+from .approx.search import search
 from .model.spec import load_integer_spec
 from .rtl.verify import VerificationResult, verification_vectors, verify
 

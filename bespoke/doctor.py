@@ -42,8 +42,6 @@ def doctor() -> list[ToolStatus]:
         _python_package("pyverilog", "pyverilog", "port map of the Verilog", "pip install pyverilog"),
         _python_package("pymoo", "pymoo", "NSGA-II approximation search", "pip install pymoo"),
     ]
-    from .hw.synth import yosys_version
-
     try:
         statuses.append(ToolStatus(ICARUS.name, "RTL and gate-level simulation", "ok",
                                    version(ICARUS), ""))
@@ -61,8 +59,6 @@ def doctor() -> list[ToolStatus]:
             status = "missing" if required else "optional, unusable"
             statuses.append(ToolStatus(name, role, status, "", f"{hint}; {exc}" if isinstance(
                 exc, ToolMissingError) else hint))
-    from .hw.sta import STA, sta_version
-
     try:
         statuses.append(ToolStatus("sta (OpenSTA)", "timing and dynamic power", "ok",
                                    sta_version(find(STA)), ""))

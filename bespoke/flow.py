@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .report import pages as report
 from .model.data import align_labels, read_csv, split
 from .design import Design, compile
@@ -27,8 +27,8 @@ from .hw.formal import DEFAULT_MAX_CELLS
 from .approx.knobs import describe
 from .approx.estimate import AreaModel
 from .hw.implement import ImplementOptions, implement, measure
-from .approx.search import RETRAINED, SearchOptions, SearchResult, write_front
-from .approx.search import search as approximation_search
+from .approx import RETRAINED, SearchOptions, SearchResult
+from .approx.search import search as approximation_search, write_front
 from .ir.network import csd_digits
 from .rtl.verify import verification_vectors, verify
 

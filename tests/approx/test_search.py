@@ -7,9 +7,10 @@ import pytest
 import bespoke
 import bespoke.ir.emulate
 from bespoke.approx.estimate import FEATURES, AreaModel
-from bespoke.approx.search import SearchOptions, greedy_search, pareto_front, Candidate
+from bespoke.approx.candidates import Candidate, pareto_front, SearchOptions
+from bespoke.approx.greedy import greedy_search
 
-from .conftest import trained
+from ..conftest import trained
 
 UNIT_COSTS = AreaModel((1.0,) * len(FEATURES))
 
@@ -73,7 +74,7 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
 
 
 def test_the_level_neighbourhood_moves_every_code_at_most_one_level_of_its_input():
-    from bespoke.approx.search import level_neighbourhood
+    from bespoke.approx.neighbourhood import level_neighbourhood
 
     codes = np.array([[0, 15, 7], [3, 3, 3], [1, 15, 11]])  # input 1 has two levels: 3, 15
     moved, labels = level_neighbourhood(codes, np.array([1, 2, 0]), copies=50)
@@ -88,7 +89,7 @@ def test_the_level_neighbourhood_moves_every_code_at_most_one_level_of_its_input
 
 
 def test_the_reach_neighbourhood_moves_each_sample_as_far_as_its_nearest_other_sample():
-    from bespoke.approx.search import reach_neighbourhood as neighbourhood
+    from bespoke.approx.neighbourhood import reach_neighbourhood as neighbourhood
 
     # a diagonal of samples sqrt(2) apart, and one 10.6 from the nearest of them, (8, 8)
     codes = np.array([[k, k] for k in range(16)] + [[15, 0]])
@@ -106,7 +107,7 @@ def test_the_reach_neighbourhood_moves_each_sample_as_far_as_its_nearest_other_s
 
 
 def test_the_reach_neighbourhood_snaps_to_the_codes_an_input_takes():
-    from bespoke.approx.search import reach_neighbourhood as neighbourhood
+    from bespoke.approx.neighbourhood import reach_neighbourhood as neighbourhood
 
     codes = np.array([[0, 15, 7], [3, 3, 3], [1, 15, 11], [3, 3, 3]])  # input 1 takes 3 and 15
     moved, _ = neighbourhood(codes, np.array([1, 2, 0, 2]), copies=50)
@@ -118,7 +119,7 @@ def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check()
     """Class 1 from x0 + x1 = 17 (exact) or from 21 (candidate): the same answers on the
     samples, different ones on their neighbours (12, 8) and (8, 12)."""
     from bespoke.ir import Layer, Network, Neuron
-    from bespoke.approx.search import _Scorer
+    from bespoke.approx.scoring import Scorer
 
     def network(threshold):  # logit 1 = x0 + x1 - threshold > logit 0 = 0
         return Network(4, (Layer((Neuron((0, 0), 0, None), Neuron((1, 1), -threshold, None))),),
@@ -131,7 +132,7 @@ def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check()
                           bespoke.ir.emulate.predict_codes(exact, codes))
     model = AreaModel((1.0,) * len(FEATURES))
     for samples, passes in ((0, True), (16384, False)):
-        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, samples)
+        score = Scorer(exact, codes, labels, codes, labels, model, 0.01, samples)
         (candidate,) = score.confirm(score([threaded], ["threaded"]))
         assert score.within(candidate) is passes
 
@@ -141,7 +142,7 @@ def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():
     (class 1 from code 12) is right on them and on their neighbours, so it wins and never
     loses, yet it changes too many answers: only its validation and training checks pass."""
     from bespoke.ir import Layer, Network, Neuron
-    from bespoke.approx.search import _Scorer
+    from bespoke.approx.scoring import Scorer
 
     def network(threshold):
         return Network(4, (Layer((Neuron((0,), 0, None), Neuron((1,), -threshold, None))),),
@@ -152,22 +153,22 @@ def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():
     labels = np.array([0] * 40 + [1] * 20)
     model = AreaModel((1.0,) * len(FEATURES))
     for samples, passes in ((0, True), (16384, False)):
-        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, samples)
+        score = Scorer(exact, codes, labels, codes, labels, model, 0.01, samples)
         (scored,) = score.confirm(score([candidate], ["candidate"]))
         assert scored.train_accuracy > 0.99 and score.within(scored) is passes
 
 
 def test_the_neighbourhood_has_its_samples_and_at_least_a_copy_of_each_sample():
     from bespoke.ir import Layer, Network, Neuron
-    from bespoke.approx.search import _Scorer
+    from bespoke.approx.scoring import Scorer
 
     exact = Network(4, (Layer((Neuron((0,), 0, None), Neuron((1,), -8, None))),), "argmax", 2)
     model = AreaModel((1.0,) * len(FEATURES))
     for samples, copies in ((100, 40), (3000, 1), (40000, 1)):  # 8 192 // (2 * samples)
         codes = np.arange(samples)[:, None] % 16
         labels = (codes[:, 0] > 8).astype(int)
-        score = _Scorer(exact, codes, labels, codes, labels, model, 0.01, 16384)
-        for neighbourhood in score.splits[_Scorer.NEIGHBOURHOOD:]:  # one-level moves, reach
+        score = Scorer(exact, codes, labels, codes, labels, model, 0.01, 16384)
+        for neighbourhood in score.splits[Scorer.NEIGHBOURHOOD:]:  # one-level moves, reach
             assert len(neighbourhood[0]) == 2 * samples * copies
 
 
@@ -179,15 +180,16 @@ def test_every_move_is_scored_as_the_whole_network_emulated(sizes, activation):
     each candidate whole gives."""
     from bespoke.approx import knobs as ax
     from bespoke.ir.emulate import predict_codes
-    from bespoke.approx.search import _moves, _Scorer
+    from bespoke.approx.greedy import _moves
+    from bespoke.approx.scoring import Scorer
 
-    from .conftest import random_network
+    from ..conftest import random_network
 
     net = random_network(1, activation=activation, sizes=sizes)
     assert net.table_inputs is None  # so that decision-table moves are among the moves
     codes = np.random.default_rng(0).integers(0, 16, (400, net.n_inputs))
     labels = predict_codes(net, codes)
-    score = _Scorer(net, codes, labels, codes, labels, UNIT_COSTS, 0.01)
+    score = Scorer(net, codes, labels, codes, labels, UNIT_COSTS, 0.01)
     stats = ax.InputStatistics.measure(net, codes)
     networks, names = [], []
     for name, build in _moves(net, stats, SearchOptions()):
@@ -207,7 +209,7 @@ def test_every_move_is_scored_as_the_whole_network_emulated(sizes, activation):
 def test_table_splits_are_every_composition_within_the_widths():
     import itertools
 
-    from bespoke.approx.search import _splits
+    from bespoke.approx.greedy import _splits
 
     for widths in ([8, 8, 8], [5, 3, 4], [2, 1, 8, 3], [8, 8]):
         total = min(10, sum(widths))
@@ -221,9 +223,9 @@ def test_table_splits_are_every_composition_within_the_widths():
 @pytest.mark.parametrize("snapped_layer", [0, 1])
 def test_the_genome_snaps_comparator_thresholds_only_where_there_are_comparators(snapped_layer):
     from bespoke.approx import knobs as ax
-    from bespoke.approx.search import Genome, GenomeDecoder
+    from bespoke.approx.nsga2 import Genome, GenomeDecoder
 
-    from .conftest import random_network
+    from ..conftest import random_network
 
     sizes = (5, 4, 4, 3)  # two hidden layers: a gene per layer
     relu = random_network(1, activation="clamp", sizes=sizes)
@@ -249,7 +251,7 @@ def test_the_genome_snaps_comparator_thresholds_only_where_there_are_comparators
 def test_the_copies_of_a_sample_count_once_in_the_neighbourhoods_standard_error():
     """A candidate that changes all 50 copies of 2 of 100 samples loses 2 % of the
     neighbourhood, with the standard error of 2 answers changed in 100, not 100 in 5 000."""
-    from bespoke.approx.search import loss_bound
+    from bespoke.approx.scoring import loss_bound
 
     lost = np.zeros((1, 100, 50), bool)
     lost[0, :2] = True
@@ -267,7 +269,7 @@ def test_the_copies_of_a_sample_count_once_in_the_neighbourhoods_standard_error(
 
 
 def test_nearest_other_distances_are_exact_and_bounded_beyond_the_cap():
-    from bespoke.approx.search import nearest_other_distance
+    from bespoke.approx.neighbourhood import nearest_other_distance
 
     points = np.unique(np.random.default_rng(0).integers(0, 16, (300, 5)), axis=0)
     pairwise = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)

@@ -77,7 +77,7 @@ def test_every_value_lies_in_its_interval(seed, activation):
 
     from bespoke.ir.emulate import trace
 
-    from .conftest import random_network
+    from ..conftest import random_network
 
     net = random_network(seed, activation=activation)
     rng = np.random.default_rng(seed)

@@ -11,8 +11,8 @@ import pytest
 from bespoke.hw import pdk
 from bespoke.hw.liberty import read_liberty
 
-DATA = Path(__file__).parent / "data"
-REFERENCE = (Path(__file__).resolve().parents[2] / "shared" / "pdk"
+DATA = Path(__file__).parents[1] / "data"
+REFERENCE = (Path(__file__).resolve().parents[3] / "shared" / "pdk"
              / "PPDK_Standard_Library_1.0V_25C_TYP_X1.lib")
 REAL_CELLS = ("INVX1", "NAND2X1", "NOR2X1", "AND2X1", "OR2X1", "XOR2X1", "XNOR2X1")
 

@@ -9,7 +9,7 @@ import pytest
 
 from bespoke.cli import main
 
-from .conftest import DATA, trained, write_csv
+from ..conftest import DATA, trained, write_csv
 
 SMALL = ["--weight-bits", "4", "--activation-bits", "2", "--random-vectors", "300"]
 

@@ -8,7 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from bespoke.errors import BespokeError
 from bespoke.model.ingest import from_estimator, load_model
 
-from .conftest import ACTIVATIONS, trained
+from ..conftest import ACTIVATIONS, trained
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

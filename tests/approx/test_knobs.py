@@ -8,7 +8,7 @@ from bespoke.approx import knobs as ax
 from bespoke.ir.emulate import predict_codes, trace
 from bespoke.ir import ClampActivation, csd_digits
 
-from .conftest import trained
+from ..conftest import trained
 
 
 @given(st.integers(-300, 300), st.integers(0, 3))
@@ -88,7 +88,7 @@ def test_saturating_one_level_lower_clips_only_the_top_codes(exact):
 
 
 def test_a_comparator_bank_saturates_by_losing_its_top_threshold():
-    from .conftest import random_network
+    from ..conftest import random_network
 
     net = random_network(3, activation="threshold")
     lower = ax.saturate_neuron(net, 0, 2)
@@ -113,7 +113,7 @@ def test_one_neuron_narrower_doubles_only_its_column_in_the_next_layer(exact):
 @pytest.mark.parametrize("saturate", [False, True])
 def test_narrowing_to_a_width_equals_narrowing_step_by_step(saturate):
     """``narrow_to`` builds in one step what repeated one-bit moves build."""
-    from .conftest import random_network
+    from ..conftest import random_network
 
     checked = 0
     for seed in range(12):
@@ -158,7 +158,7 @@ def test_snapping_moves_the_costliest_thresholds_one_small_step(up):
 
 
 def random_hidden_neuron():
-    from .conftest import random_network
+    from ..conftest import random_network
 
     return random_network(3, activation="threshold").layers[0].neurons[0]
 
@@ -166,7 +166,7 @@ def random_hidden_neuron():
 def test_snapping_thresholds_makes_the_estimated_comparators_cheaper():
     from bespoke.approx.estimate import features
 
-    from .conftest import random_network
+    from ..conftest import random_network
 
     net = random_network(3, activation="threshold")
     snapped = ax.snap_thresholds(net, 0, 1, up=False)

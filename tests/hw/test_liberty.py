@@ -9,8 +9,8 @@ from bespoke.errors import BespokeError
 from bespoke.hw.liberty import (evaluate_function, parse_function, parse_groups, parse_liberty,
                               read_liberty)
 
-DATA = Path(__file__).parent / "data"
-REFERENCE = (Path(__file__).resolve().parents[2] / "shared" / "pdk"
+DATA = Path(__file__).parents[1] / "data"
+REFERENCE = (Path(__file__).resolve().parents[3] / "shared" / "pdk"
              / "PPDK_Standard_Library_1.0V_25C_TYP_X1.lib")
 
 

@@ -11,7 +11,7 @@ from bespoke.ir import ClampActivation, ThresholdActivation
 from bespoke.model.quantize import (InputQuantizer, QuantizeOptions, comparator_decode,
                               comparator_thresholds, quantize)
 
-from .conftest import ACTIVATIONS, trained
+from ..conftest import ACTIVATIONS, trained
 
 
 @pytest.mark.parametrize("activation", ["logistic", "tanh"])

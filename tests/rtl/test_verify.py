@@ -8,7 +8,7 @@ from bespoke.ir import Layer, Network, Neuron
 from bespoke.rtl.lower import to_verilog
 from bespoke.rtl.verify import pack, simulate, verification_vectors, verify
 
-from .conftest import ACTIVATIONS, trained
+from ..conftest import ACTIVATIONS, trained
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -75,7 +75,7 @@ def test_simulate_reports_outputs_even_when_they_differ(tmp_path):
 
 
 def test_an_approximated_network_verifies_in_icarus(tmp_path):
-    from .conftest import random_network
+    from ..conftest import random_network
 
     net = random_network(11)
     assert net.decision_shift and any(not n.exact for layer in net.layers for n in layer.neurons)
@@ -91,7 +91,7 @@ def test_a_tabulated_output_layer_verifies_in_icarus_and_a_changed_table_is_caug
 
     from bespoke.ir.emulate import decision_table
 
-    from .conftest import tabulated_network
+    from ..conftest import tabulated_network
 
     net = tabulated_network("argmax", 1)
     codes = verification_vectors(net, None, 2000, 0)
@@ -113,7 +113,7 @@ def test_a_relu_on_the_logits_before_argmax_verifies_in_icarus(tmp_path):
     is positive (the corner vectors include such inputs)."""
     from dataclasses import replace
 
-    from .conftest import random_network
+    from ..conftest import random_network
 
     base = random_network(12, approximate=False)
     out = base.layers[-1]  # lower the output biases, so that often no logit is positive

@@ -16,11 +16,13 @@ import psutil
 import pytest
 
 from bespoke.cli import main
+from bespoke.cluster import local_cluster, quiet_dask
 from bespoke.errors import BespokeError
-from bespoke.sweep import run as sweep
-from bespoke.sweep.run import load_spec, pareto, plan, run_sweep
+from bespoke.sweep import load_spec, pareto, plan, run_sweep
+from bespoke.sweep.results import JobResult, accuracy_area_svg
+from bespoke.sweep.run import Payload, run_job
 
-from .conftest import trained, write_csv
+from ..conftest import trained, write_csv
 
 #: Four good jobs (one synthesized, one approximated) and one whose data does not fit its
 #: model.  Small: iris 4-3-3, few random vectors.
@@ -114,7 +116,7 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
     spec = load_spec(tmp_path / "sweep.toml")
     out = tmp_path / "out"
     killed: list[int] = []
-    with sweep.quiet_dask(), sweep.local_cluster(2) as cluster:
+    with quiet_dask(), local_cluster(2) as cluster:
         killer = threading.Thread(target=_kill_worker_running,
                                   args=(cluster, "iris-synth", 1.0, killed))
         killer.start()
@@ -196,7 +198,8 @@ def test_same_spec_gives_identical_verilog_and_a_complete_rerun_starts_no_cluste
     def no_cluster(*args, **kwargs):
         raise AssertionError("a rerun with every job complete started a cluster")
 
-    monkeypatch.setattr(sweep, "local_cluster", no_cluster)
+    # run_sweep looks local_cluster up in bespoke.sweep.run when it starts a cluster
+    monkeypatch.setattr("bespoke.sweep.run.local_cluster", no_cluster)
     again = run_sweep(spec, tmp_path / "a", workers=1)
     assert [r.from_previous_run for r in again.results] == [True]
 
@@ -287,19 +290,19 @@ def test_plan_combines_sources_and_options_and_keys_by_tool_versions(tmp_path):
 def test_a_worker_with_other_tool_versions_refuses_the_job(tmp_path):
     spec = load_spec(_write_spec(tmp_path, TRAIN))
     [job] = plan(spec, {"iverilog": "0.1"})
-    payload = sweep.Payload(job, 1, None, b"", "iris.csv", None, {"iverilog": "0.1"})
-    outcome = sweep.run_job(payload)
+    payload = Payload(job, 1, None, b"", "iris.csv", None, {"iverilog": "0.1"})
+    outcome = run_job(payload)
     assert not outcome.ok and "runs iverilog" in outcome.error and "assumes 0.1" in outcome.error
 
 
 def test_pareto_front_and_plot_are_deterministic():
     points = [(2.0, 90.0), (1.0, 80.0), (3.0, 85.0), (1.5, 80.0), (4.0, 95.0)]
     assert pareto(points) == [(1.0, 80.0), (2.0, 90.0), (4.0, 95.0)]
-    results = [sweep.JobResult(f"j{i}", "s", "iris" if i % 2 else "wine", [4, 3, 3], {}, {}, "ok",
-                               accuracy={"rtl": acc / 100}, area_cm2=area)
+    results = [JobResult(f"j{i}", "s", "iris" if i % 2 else "wine", [4, 3, 3], {}, {}, "ok",
+                         accuracy={"rtl": acc / 100}, area_cm2=area)
                for i, (area, acc) in enumerate(points)]
-    svg = sweep.accuracy_area_svg(results)
-    assert svg == sweep.accuracy_area_svg(results) and "iris" in svg and "wine" in svg
+    svg = accuracy_area_svg(results)
+    assert svg == accuracy_area_svg(results) and "iris" in svg and "wine" in svg
 
 
 def test_compile_runs_search_restarts_on_a_dask_scheduler_with_the_same_result(tmp_path, caplog):
@@ -316,7 +319,7 @@ def test_compile_runs_search_restarts_on_a_dask_scheduler_with_the_same_result(t
     assert main(["compile", *common, "-o", str(tmp_path / "here")]) == 0
     assert re.search(r"4 restarts on \d+ process", caplog.text)
     caplog.clear()
-    with sweep.quiet_dask(), sweep.local_cluster(2) as cluster:
+    with quiet_dask(), local_cluster(2) as cluster:
         assert main(["compile", *common, "-o", str(tmp_path / "there"),
                      "--scheduler", cluster.scheduler_address]) == 0
     assert "4 restarts on the Dask cluster" in caplog.text

@@ -4,7 +4,7 @@ import pytest
 from bespoke.ir.emulate import predict_codes, predict_many, predict_variants, trace
 from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
 
-from .conftest import random_network
+from ..conftest import random_network
 
 
 def one_layer(weights, biases, output="argmax"):
@@ -151,7 +151,7 @@ def test_a_relu_on_the_logits_makes_class_0_win_when_none_is_positive():
 def test_the_decision_table_holds_the_class_of_every_hidden_code(output, seed):
     from bespoke.ir.emulate import decision_table
 
-    from .conftest import tabulated_network
+    from ..conftest import tabulated_network
 
     net = tabulated_network(output, seed)
     used = net.table_inputs

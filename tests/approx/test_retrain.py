@@ -7,13 +7,14 @@ import pytest
 
 import bespoke
 from bespoke.approx import retrain as rt
-from bespoke.approx import search as search_module
+from bespoke.approx import greedy as greedy_module
 from bespoke.ir.emulate import accumulate, trace
 from bespoke.approx.estimate import FEATURES, AreaModel
 from bespoke.ir import csd_digits
-from bespoke.approx.search import RETRAINED, SearchOptions, greedy_search
+from bespoke.approx.candidates import SearchOptions
+from bespoke.approx.greedy import greedy_search, RETRAINED
 
-from .conftest import random_network, trained
+from ..conftest import random_network, trained
 
 UNIT_COSTS = AreaModel((1.0,) * len(FEATURES))
 
@@ -142,7 +143,7 @@ def test_greedy_search_whose_retraining_runs_out_of_time_reports_its_budget_hit(
     design, X_train, y_train, half = iris
     train, val = design.codes(X_train[:half]), design.codes(X_train[half:])
     options = SearchOptions(max_accuracy_loss=0.0, time_budget_s=60, retrain=True)
-    monkeypatch.setattr(search_module, "RETRAIN_SHARE", 0.0)
+    monkeypatch.setattr(greedy_module, "RETRAIN_SHARE", 0.0)
     result = greedy_search(design.network, train, val, y_train[half:], UNIT_COSTS, options,
                            train_labels=y_train[:half])
     assert result.budget_hit and result.seconds < options.time_budget_s

@@ -8,7 +8,7 @@ import bespoke
 from bespoke.ir.emulate import predict_codes
 from bespoke.model.spec import load_integer_spec
 
-from .conftest import SHARED
+from ..conftest import SHARED
 
 SPEC = {"name": "tiny", "input_bits": 3, "layers": [
     {"weights": [[1, -2, 3], [-1, 1, 0]], "biases": [2, -1], "activation": "relu", "output_bits": 5},

@@ -11,7 +11,7 @@ from bespoke.rtl.lower import to_verilog
 from bespoke.hw.pdk import bundled_liberty
 from bespoke.hw.synth import parse_stat, synthesize, yosys_command
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def tiny_network() -> Network:
