@@ -154,7 +154,7 @@ def test_installed_command_reports_errors_with_exit_code_2(csv_and_models):
 
 
 def test_a_malicious_model_file_exits_2_and_runs_nothing(csv_and_models, capsys):
-    from .test_ingest import _Evil
+    from .model.test_ingest import _Evil
 
     marker = csv_and_models / "pwned"
     joblib.dump(_Evil(marker), csv_and_models / "evil.pkl")
