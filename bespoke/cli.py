@@ -50,6 +50,15 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                         help="run the search's restarts on this Dask cluster (default: the "
                              "cores of this machine)")
+    sensor = parser.add_argument_group("sensor interface")
+    sensor.add_argument("--adc", action=argparse.BooleanOptionalAction, default=True,
+                        help="the whole on-sensor system (on by default): a bespoke flash ADC per "
+                             "input, its references searched with the core, verified from sensor "
+                             "value to class and priced by the ADC model; --no-adc compiles the "
+                             "core alone, for sensors with digital outputs")
+    sensor.add_argument("--adc-model", type=Path, default=None, metavar="FILE",
+                        help="ADC area and power figures (JSON; default: the bundled EGFET model, "
+                             "flows/egfet_adc.json)")
     hw = parser.add_argument_group("synthesis")
     hw.add_argument("--no-synth", dest="synthesize", action="store_false",
                     help="stop after RTL verification (no area, power or timing)")
@@ -197,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
                                retrain=args.retrain,
                                trust_model=getattr(args, "trust_model", False), force=args.force,
                                integer_spec=getattr(args, "integer_spec", None),
-                               design_name=getattr(args, "design_name", None))
+                               design_name=getattr(args, "design_name", None),
+                               adc=getattr(args, "adc", True),
+                               adc_model=getattr(args, "adc_model", None))
         report = run_compile(config)
     except BespokeError as exc:
         if args.debug:

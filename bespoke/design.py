@@ -15,6 +15,7 @@ from .ir.emulate import predict_codes
 from .approx.estimate import AreaModel
 from .errors import BespokeError
 from .model.ingest import FloatMLP, from_estimator, load_model
+from .ir.interface import SENSOR_BITS, Interface
 from .ir.network import Network
 from .rtl.lower import to_verilog
 from .model.quantize import InputQuantizer, QuantizeOptions, quantize
@@ -38,14 +39,37 @@ class Design:
     options: QuantizeOptions = field(default_factory=QuantizeOptions)
     #: how :meth:`approximate` found this design (None for an exact one)
     search: SearchResult | None = field(default=None, repr=False)
+    #: how :meth:`approximate` chose the ADCs' references (None without ADCs)
+    interface_search: Any = field(default=None, repr=False)
     #: the design's name in the integer specification it came from, if any
     spec_name: str | None = None
     _verilog: str | None = field(default=None, init=False, repr=False)
 
     # --- inference -------------------------------------------------------------------
     def codes(self, X: np.ndarray) -> np.ndarray:
-        """Quantize raw feature values into the circuit's input codes."""
+        """Quantize raw feature values into the core's input codes (through the ADCs'
+        kept references when the design has an interface)."""
+        if self.network.interface is not None:
+            return self.network.interface.codes(self.sensor(X))
         return self.quantizer.codes(X)
+
+    def sensor(self, X: np.ndarray) -> np.ndarray:
+        """Raw feature values as the ADCs see them (``interface.sensor_bits`` fixed-point
+        values over each input's full scale; :meth:`InputQuantizer.sensor_values`)."""
+        interface = self.network.interface
+        bits = interface.sensor_bits if interface is not None else SENSOR_BITS
+        return self.quantizer.sensor_values(X, bits)
+
+    def vectors(self, X: np.ndarray) -> np.ndarray:
+        """The circuit's input vectors for raw feature values: the codes, or with an
+        interface each ADC's level (the thermometer bits ``top`` reads)."""
+        if self.network.interface is not None:
+            return self.network.interface.level_indices(self.sensor(X))
+        return self.quantizer.codes(X)
+
+    def with_interface(self, interface: Interface | None) -> "Design":
+        """This design with ``interface`` (ADCs) in front of its inputs."""
+        return replace(self, network=replace(self.network, interface=interface))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class labels of raw feature rows, by the bit-exact integer emulator."""
@@ -58,7 +82,9 @@ class Design:
     def approximate(self, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
                     y_val: np.ndarray, *, max_accuracy_loss: float = 0.01,
                     time_budget_s: float = 60.0, seed: int = 0, restarts: int = 4,
-                    retrain: bool = True, progress: Callable[[str], None] | None = None) -> "Design":
+                    retrain: bool = True, adc: bool = True,
+                    adc_model: str | Path | None = None,
+                    progress: Callable[[str], None] | None = None) -> "Design":
         """The smallest approximate design (by estimated area) whose accuracy stays within
         ``max_accuracy_loss`` (a fraction) of this one's, on the validation data and on
         the training data (loss plus two standard errors; see :mod:`bespoke.approx.search`).
@@ -66,7 +92,12 @@ class Design:
         retrains its best moves beyond the budget on ``X_train`` (:mod:`bespoke.retrain`).
 
         The model should not have been fitted on ``X_val``.  The result's ``search``
-        holds the Pareto front and the moves; it verifies and compiles like any design."""
+        holds the Pareto front and the moves; it verifies and compiles like any design.
+
+        With ``adc`` (the default, as ``bespoke compile``), the result also has its ADCs: the
+        references each input keeps are searched after the core, under the same budget and
+        rule, relative to this design (``adc_model``: a JSON file, default the bundled
+        EGFET model; half of ``time_budget_s`` more).  Its ``interface_search`` holds the steps."""
         if not 0 <= max_accuracy_loss <= 1:
             raise BespokeError(f"max_accuracy_loss {max_accuracy_loss:g} must be a fraction in [0, 1]")
         train_index = align_labels(np.asarray(y_train), self.classes)
@@ -77,25 +108,49 @@ class Design:
                                       retrain=retrain),
                         seed=seed,
                         train_labels=train_index, progress=progress)
-        return replace(self, network=result.chosen.network, search=result)
+        chosen = replace(self, network=result.chosen.network, search=result)
+        if not adc:
+            return chosen
+        from .approx.interface import fit_interface
+        from .hw.adc import load_adc_model
+
+        found = fit_interface(self.network, chosen.network, self.codes(np.asarray(X_train, float)),
+                              train_index, self.codes(np.asarray(X_val, float)), val_index,
+                              load_adc_model(adc_model), max_accuracy_loss=max_accuracy_loss,
+                              time_budget_s=max(time_budget_s / 2, 1.0), progress=progress)
+        return replace(chosen.with_interface(found.interface), interface_search=found)
 
     # --- hardware --------------------------------------------------------------------
     def verilog(self) -> str:
         """The Verilog of module ``top``: byte-identical for an identical design."""
         if self._verilog is None:
-            header = (f"bespoke {__version__}: bespoke combinational MLP classifier\n"
-                      f"inputs: {', '.join(f'x{i} = {n}' for i, n in enumerate(self.feature_names))}"
-                      f" ({self.network.input_bits}-bit unsigned codes, see design.json)\n"
+            names = ', '.join(f'x{i} = {n}' for i, n in enumerate(self.feature_names))
+            if self.network.interface is None:
+                inputs = f"inputs: {names} ({self.network.input_bits}-bit unsigned codes, see design.json)"
+            else:
+                inputs = (f"inputs: {names}: the thermometer bits of each input's ADC (bit j = "
+                          "the j-th kept reference's comparator; inputs without an ADC have no "
+                          "port; see design.json and system.v)")
+            header = (f"bespoke {__version__}: bespoke combinational MLP classifier\n{inputs}\n"
                       f"output: y = class index into {[str(c) for c in self.classes]}")
             self._verilog = to_verilog(self.network, header)
         return self._verilog
+
+    def system_verilog(self) -> str:
+        """The Verilog of module ``system``: behavioral comparator banks (the ADCs) in
+        front of module ``top`` (needs an interface)."""
+        from .rtl.system import system_verilog
+
+        if self.network.interface is None:
+            raise BespokeError("this design has no ADC interface: compile it with ADCs")
+        return system_verilog(self.network)
 
     def verify(self, X: np.ndarray | None = None, *, n_random: int = 1000, seed: int = 0,
                workdir: str | Path | None = None) -> VerificationResult:
         """Simulate the Verilog with Icarus through cocotb on the codes of ``X`` (if
         given), the corner vectors and ``n_random`` random vectors; compare every output
         with the emulator."""
-        codes = verification_vectors(self.network, None if X is None else self.codes(X),
+        codes = verification_vectors(self.network, None if X is None else self.vectors(X),
                                      n_random, seed)
         if workdir is None:
             with tempfile.TemporaryDirectory(prefix="bespoke-verify-") as tmp:

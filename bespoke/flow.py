@@ -30,7 +30,12 @@ from .hw.implement import ImplementOptions, implement, measure
 from .approx import RETRAINED, SearchOptions, SearchResult
 from .approx.search import search as approximation_search, write_front
 from .ir.network import csd_digits
-from .rtl.verify import verification_vectors, verify
+from .rtl.system import sensor_vectors
+from .rtl.verify import verification_vectors, verify, verify_system
+from .approx.interface import fit_interface, grid_interface
+from .hw.adc import AdcModel, load_adc_model
+from .hw.system import conventional_system, system_report
+from .ir.interface import SENSOR_BITS
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,10 @@ class CompileConfig:
     #: compile an integer specification (see bespoke.spec) instead of ``model`` + ``data``
     integer_spec: Path | None = None
     design_name: str | None = None  # which design of a multi-design specification
+    #: the whole on-sensor system: bespoke ADCs searched, verified and priced with the core;
+    #: False: the core alone, for sensors with digital outputs
+    adc: bool = True
+    adc_model: Path | None = None  # None: the bundled EGFET flash ADC model
 
 
 class _Timer:
@@ -124,6 +133,7 @@ def run_compile(config: CompileConfig) -> dict:
         if data.X.shape[1] != mlp.n_features:
             raise BespokeError(f"{config.data} has {data.X.shape[1]} features but the model "
                                f"expects {mlp.n_features}: pass the data the model was trained on")
+        adc_model = load_adc_model(config.adc_model) if config.adc else None
         y_index = align_labels(data.y, mlp.classes)
         X_train, X_test, y_train, y_test = split(data.X, y_index, config.test_size, config.seed)
     with timer.step("quantize"):  # on the whole training split: --exact builds the same design
@@ -147,14 +157,38 @@ def run_compile(config: CompileConfig) -> dict:
                 seed=config.seed, train_labels=y_train,
                 progress=lambda line: log.info("[search] %s", line))
             design = replace(design, network=search.chosen.network)
-    test_codes = design.codes(X_test)
-    vectors = verification_vectors(design.network, test_codes, config.random_vectors, config.seed)
+    interface_search = None
+    if adc_model is not None:
+        with timer.step("interface"):
+            if config.approximate:
+                interface_search = fit_interface(
+                    exact_design.network, design.network, design.codes(X_train), y_train,
+                    design.codes(X_val), y_val, adc_model,
+                    max_accuracy_loss=config.max_accuracy_loss,
+                    time_budget_s=max(config.search_time_s / 2, 1.0),
+                    progress=lambda line: log.info("[interface] %s", line))
+                interface = interface_search.interface
+            else:  # a conventional flash ADC on every input the core reads
+                interface = grid_interface(design.network)
+            design = design.with_interface(interface)
+    test_vectors = design.vectors(X_test)
+    vectors = verification_vectors(design.network, test_vectors, config.random_vectors, config.seed)
+    sensor = None
+    if design.network.interface is not None:
+        sensor = sensor_vectors(design.network, design.sensor(X_test), config.random_vectors,
+                                config.seed)
 
     def complete(staging: Path, result) -> dict:
         result_report = _build_report(config, design, mlp, n_train, X_test, y_test, result)
         if search is not None:
             result_report["approximation"] = _approximation_report(search, exact_design)
             write_front(search, staging / "approximation")
+        if interface_search is not None:
+            result_report["approximation"]["interface"] = {
+                "steps": list(interface_search.steps),
+                "evaluations": interface_search.evaluations,
+                "loss_bound": interface_search.loss_bound,
+                "time_budget_hit": interface_search.budget_hit}
         return result_report
 
     def baseline(staging: Path, result_report: dict) -> None:
@@ -164,17 +198,39 @@ def run_compile(config: CompileConfig) -> dict:
                 (staging / "baseline" / "top.v").write_text(exact_design.verilog())
                 result_report["baseline"] = _baseline_report(
                     exact_design, X_test, mlp.classes[y_test], staging / "baseline",
-                    ImplementOptions(config.liberty, config.yosys), result_report, test_codes)
+                    ImplementOptions(config.liberty, config.yosys), result_report,
+                    exact_design.codes(X_test), adc_model)
 
-    return _publish(config, design, vectors, len(test_codes), timer, complete, baseline)
+    def system(result_report: dict) -> None:
+        if adc_model is None:
+            return
+        interface = design.network.interface
+        quantizer = design.quantizer
+        synthesized = "area" in result_report
+        core_area = (result_report["area"]["um2"] if synthesized
+                     else AreaModel.bundled().area_um2(design.network))
+        result_report["system"] = system_report(
+            interface, adc_model, core_area,
+            result_report["power"]["mw"] if synthesized else None,
+            design.feature_names,
+            lambda i, t: quantizer.feature_value(i, t, interface.sensor_bits),
+            "synthesis" if synthesized else "estimate (not synthesized)",
+            _histograms(design.sensor(X_train), interface.sensor_bits))
+
+    return _publish(config, design, vectors, len(test_vectors), timer, complete, baseline,
+                    sensor, system)
 
 
 def _publish(config: CompileConfig, design: Design, vectors: np.ndarray, n_test: int,
-             timer: "_Timer", complete, after_synthesis=None) -> dict:
+             timer: "_Timer", complete, after_synthesis=None, sensor: np.ndarray | None = None,
+             system=None) -> dict:
     """Generate, simulate, synthesize and report ``design`` into a staging folder beside
     the output folder, and move it into place only when complete.  ``complete(staging,
     result)`` builds the report from the verification result; ``after_synthesis(staging,
-    report)`` adds to it.  Raises when the RTL or the netlist differs from the emulator."""
+    report)`` adds to it, and ``system(report)`` the system's cost at the end.  With an
+    interface, module ``system`` (comparators in front of ``top``) is also simulated on the
+    ``sensor`` values.  Raises when the RTL, the system or the netlist differs from the
+    emulator."""
     outdir = Path(config.outdir)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
@@ -185,9 +241,19 @@ def _publish(config: CompileConfig, design: Design, vectors: np.ndarray, n_test:
         with timer.step("generate"):
             (staging / "top.v").write_text(design.verilog())
             (staging / "design.json").write_text(design.to_json())
+            if design.network.interface is not None:
+                (staging / "system.v").write_text(design.system_verilog())
         with timer.step("simulate"):
             result = verify(staging / "top.v", design.network, vectors, staging / "sim")
+        system_result = None
+        if design.network.interface is not None and sensor is not None:
+            with timer.step("simulate system"):
+                system_result = verify_system(staging / "system.v", staging / "top.v",
+                                              design.network, sensor, staging / "sim_system")
         result_report = complete(staging, result)
+        if system_result is not None:
+            result_report["system_verification"] = {
+                k: v for k, v in system_result.to_dict().items() if k != "seconds"}
         if config.synthesize and result.passed:
             with timer.step("synthesize"):
                 hardware = implement(design.network, staging / "top.v", vectors, n_test,
@@ -199,6 +265,8 @@ def _publish(config: CompileConfig, design: Design, vectors: np.ndarray, n_test:
             timer.seconds |= {"synthesize.yosys": hardware.synthesis.seconds,
                               "synthesize.gate_simulation": hardware.gate_verification.seconds,
                               "synthesize.formal": hardware.equivalence.seconds}
+        if system is not None:
+            system(result_report)
         timing = {k: round(v, 3) for k, v in timer.seconds.items()}
         (staging / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
         report.write(result_report, staging, timing)
@@ -210,6 +278,10 @@ def _publish(config: CompileConfig, design: Design, vectors: np.ndarray, n_test:
     if result.mismatches:
         raise VerificationError(f"the RTL differs from the emulator on {result.mismatches} of "
                                 f"{result.vectors} vectors: see {outdir / 'report.md'}")
+    if system_result is not None and system_result.mismatches:
+        raise VerificationError(f"the system (comparators + top) differs from the emulator on "
+                                f"{system_result.mismatches} of {system_result.vectors} sensor "
+                                f"vectors: see {outdir / 'report.md'}")
     gate = result_report.get("gate_level")
     if gate and (gate["verification"]["mismatches"] or not gate["evaluation_matches_emulator"]
                  or gate["equivalence"]["status"] == "failed"):
@@ -295,15 +367,32 @@ def _approximation_report(search: SearchResult, exact: Design) -> dict:
 
 
 def _baseline_report(exact: Design, X_test, truth, workdir: Path, options: ImplementOptions,
-                     approx: dict, test_codes) -> dict:
-    """The exact design's accuracy, area and power by the same flow, and the reductions."""
+                     approx: dict, test_codes, adc_model: AdcModel | None = None) -> dict:
+    """The exact design's accuracy, area and power by the same flow, and the reductions;
+    with an ADC model, the exact design's system with a conventional flash ADC on every
+    input (the core's leakage: the baseline is not timed)."""
     figures = measure(exact.network, workdir / "top.v", test_codes, workdir, options)
     result = {"accuracy": float(np.mean(exact.predict(X_test) == truth))} | figures
     result["area_reduction"] = (figures["area_um2"] / approx["area"]["um2"]
                                 if approx["area"]["um2"] else None)
     result["power_reduction"] = (figures["leakage_mw"] / approx["power"]["leakage_mw"]
                                  if approx["power"]["leakage_mw"] else None)
+    if adc_model is not None:
+        result["system"] = conventional_system(
+            exact.network.n_inputs, exact.network.input_bits, adc_model, figures["area_um2"],
+            figures["leakage_mw"], SENSOR_BITS, "synthesis (leakage)")
     return result
+
+
+#: bins of the per-input histograms of the training data in report.json (for the plots)
+HISTOGRAM_BINS = 32
+
+
+def _histograms(sensor: np.ndarray, sensor_bits: int) -> list[list[int]]:
+    """Each input's sensor values counted over :data:`HISTOGRAM_BINS` equal bins."""
+    bins = np.minimum(sensor * HISTOGRAM_BINS >> sensor_bits, HISTOGRAM_BINS - 1)
+    return [np.bincount(bins[:, i], minlength=HISTOGRAM_BINS).tolist()
+            for i in range(sensor.shape[1])]
 
 
 def _replace(staging: Path, outdir: Path) -> None:

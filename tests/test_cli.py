@@ -186,3 +186,28 @@ def test_retraining_is_on_by_default_and_no_retrain_turns_it_off():
     assert parse(["compile", "m.pkl", "--data", "d.csv", "-o", "out"]).retrain is True
     assert parse(["compile", "m.pkl", "--data", "d.csv", "-o", "out", "--no-retrain"]).retrain is False
     assert CompileConfig("m.pkl", "d.csv", "out").retrain is True  # the API agrees
+
+
+def test_the_system_by_default_and_the_core_alone_with_no_adc(tmp_path):
+    model, X_train, X_test, y_train, y_test = trained("iris", "relu", (3,))
+    joblib.dump(model, tmp_path / "model.pkl")
+    write_csv(tmp_path / "iris.csv", np.concatenate([X_train, X_test]),
+              np.concatenate([y_train, y_test]))
+    common = ["-q", "compile", "--exact", "--no-synth", "--random-vectors", "100",
+              str(tmp_path / "model.pkl"), "--data", str(tmp_path / "iris.csv")]
+    assert main([*common, "-o", str(tmp_path / "system")]) == 0
+    assert main([*common, "--no-adc", "-o", str(tmp_path / "core")]) == 0
+    system = json.loads((tmp_path / "system" / "report.json").read_text())
+    core = json.loads((tmp_path / "core" / "report.json").read_text())
+    assert "system" not in core and not (tmp_path / "core" / "system.v").exists()
+    assert "input [3:0] x0" in (tmp_path / "core" / "top.v").read_text()
+    # with ADCs: top reads each conventional flash's 15 comparator bits
+    assert "input [14:0] x0" in (tmp_path / "system" / "top.v").read_text()
+    assert "module system" in (tmp_path / "system" / "system.v").read_text()
+    assert system["system_verification"]["mismatches"] == 0
+    assert system["system"]["core"]["source"].startswith("estimate")
+    assert system["system"]["total"]["power_mw"] is None  # not synthesized: no power
+    # the same classifier either way
+    assert system["accuracy"] == core["accuracy"]
+    design = json.loads((tmp_path / "system" / "design.json").read_text())
+    assert len(design["network"]["interface"]["channels"]) == 4

@@ -21,6 +21,14 @@ def test_approximate_gives_a_smaller_design_within_budget_that_verifies(tmp_path
     assert small.verilog() != exact.verilog()
     result = small.verify(X_test, n_random=200, workdir=tmp_path)
     assert result.passed and result.mismatches == 0
+    # with ADCs (the default): fewer references than conventional flashes, within the budget
+    interface = small.network.interface
+    assert interface is not None and small.interface_search.loss_bound <= 0.02 + 1e-12
+    assert interface.comparators < 15 * small.network.n_inputs
+    assert (small.codes(X_test) == interface.codes(small.sensor(X_test))).all()
+    core = exact.approximate(X_fit, y_fit, X_val, y_val, max_accuracy_loss=0.02,
+                             time_budget_s=20, adc=False)
+    assert core.network.interface is None and core.interface_search is None
 
 
 def test_approximate_refuses_a_budget_that_is_not_a_fraction():

@@ -34,9 +34,18 @@ def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
     table = report["circuit"]["decision_table"]
     assert (table is not None) == ("l1_n0" not in (out / "top.v").read_text())
     assert table is None or table["bits"] <= TABLE_MAX_BITS
-    # the baseline is the design `--exact` builds from the same data and seed
+    # the whole system: the searched ADCs, verified from sensor value to class, against the
+    # exact design with a conventional flash ADC on every input
+    system, base_system = report["system"], base["system"]
+    assert report["system_verification"]["mismatches"] == 0
+    assert system["adc"]["comparators"] < base_system["adc"]["comparators"] == 4 * 15
+    assert system["total"]["area_cm2"] < base_system["total"]["area_cm2"]
+    assert system["total"]["power_mw"] < base_system["total"]["power_mw"]
+    assert approx["interface"]["loss_bound"] <= 0.02 + 1e-12
+    assert "System power" in (out / "report.html").read_text()
+    # the baseline's core is the design `--exact --no-adc` builds from the same data and seed
     assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
-                 "-o", str(tmp_path / "exact"), "--exact", "--no-synth",
+                 "-o", str(tmp_path / "exact"), "--exact", "--no-adc", "--no-synth",
                  "--random-vectors", "50"]) == 0
     assert (tmp_path / "exact" / "top.v").read_bytes() == (out / "baseline" / "top.v").read_bytes()
 

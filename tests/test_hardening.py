@@ -44,6 +44,7 @@ def inputs(tmp_path_factory):
     write_csv(folder / "tiny.csv", X[:3], y[:3])
     (folder / "empty.csv").write_text("")
     (folder / "spec.json").write_text('{"input_bits": 4, "layers": []}')
+    (folder / "adc.json").write_text('{"name": "half a model"}')
     assert main(["-q", "compile", "--exact", "--no-synth", "--random-vectors", "20",
                  str(folder / "good.pkl"), "--data", str(folder / "iris.csv"),
                  "-o", str(folder / "out")]) == 0
@@ -82,6 +83,8 @@ BAD_INPUTS = [
     ("good.pkl", "iris.csv", ["--approximate", "--search-time", "0"], "must be positive"),
     ("good.pkl", "iris.csv", ["--search-restarts", "0"], "--search-restarts 0 must be 1 or more"),
     (None, None, ["--integer-spec", "spec.json"], "'layers' must be a non-empty list"),
+    ("good.pkl", "iris.csv", ["--adc-model", "adc.json"], "must hold exactly the fields"),
+    ("good.pkl", "iris.csv", ["--adc-model", "missing_adc.json"], "does not exist"),
 ]
 
 

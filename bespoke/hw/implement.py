@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from . import pdk, sta
-from ..ir.emulate import predict_codes
+from ..ir.emulate import predict_vectors
 from ..errors import ToolMissingError
 from .formal import DEFAULT_MAX_CELLS, EquivalenceResult, check_equivalence
 from ..ir.network import Network
 from .liberty import CellLibrary, read_liberty
-from ..rtl.lower import OUTPUT_NAME, input_name
+from ..rtl.lower import OUTPUT_NAME
 from .netlist import Evaluation, cell_models_verilog, evaluate, longest_path_ms, read_netlist
 from .power_sources import BATTERY_MW
 from .synth import SynthesisResult, synthesize
@@ -100,17 +100,28 @@ class Implementation:
         }
 
 
+def exhaustive_count(network: Network) -> int:
+    """How many distinct input vectors the circuit has (codes, or ADC levels)."""
+    return int(np.prod([limit + 1 for limit in network.vector_limits()], dtype=object))
+
+
 def exhaustive_codes(network: Network) -> np.ndarray:
-    """Every input vector of the circuit, one row each (2**(inputs * bits) rows)."""
-    total = network.n_inputs * network.input_bits
-    words = np.arange(1 << total, dtype=np.int64)
-    mask = (1 << network.input_bits) - 1
-    return np.stack([(words >> (i * network.input_bits)) & mask for i in range(network.n_inputs)],
-                    axis=1)
+    """Every input vector of the circuit, one row each (codes, or ADC levels with an
+    interface; the first input varies fastest)."""
+    limits = [limit + 1 for limit in network.vector_limits()]
+    if network.interface is None:  # codes: the bits of a counter
+        total = network.n_inputs * network.input_bits
+        words = np.arange(1 << total, dtype=np.int64)
+        mask = (1 << network.input_bits) - 1
+        return np.stack([(words >> (i * network.input_bits)) & mask
+                         for i in range(network.n_inputs)], axis=1)
+    grid = np.indices(limits[::-1], dtype=np.int64).reshape(len(limits), -1)[::-1]
+    return grid.T.copy()
 
 
-def _port_values(network: Network, codes: np.ndarray) -> dict[str, np.ndarray]:
-    return {input_name(i): codes[:, i] for i in range(network.n_inputs)}
+def _port_values(network: Network, vectors: np.ndarray) -> dict[str, np.ndarray]:
+    values = network.port_values(vectors)
+    return {name: values[:, j] for j, (name, _) in enumerate(network.ports())}
 
 
 def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, workdir: Path,
@@ -127,12 +138,12 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
         models = workdir / "synth" / "cell_models.v"
         models.write_text(cell_models_verilog(library))
     gate = verify(syn.netlist_bus, network, vectors, workdir / "gate_sim", extra_sources=[models])
-    if network.n_inputs * network.input_bits <= EXHAUSTIVE_INPUT_BITS:
+    if exhaustive_count(network) <= 1 << EXHAUSTIVE_INPUT_BITS:
         # every possible input: a complete check of netlist == emulator
         vectors_checked = exhaustive_codes(network)
     else:
         vectors_checked = vectors
-    expected = predict_codes(network, vectors_checked)
+    expected = predict_vectors(network, vectors_checked)
     everything = evaluate(netlist, library, _port_values(network, vectors_checked))
     matches = bool(np.array_equal(everything.outputs[OUTPUT_NAME], expected))
     equivalence = check_equivalence(rtl, syn.netlist_bus, models, workdir / "formal",

@@ -139,6 +139,19 @@ def predict_codes(network: Network, codes: np.ndarray) -> np.ndarray:
     return trace(network, codes).prediction
 
 
+def predict_vectors(network: Network, vectors: np.ndarray) -> np.ndarray:
+    """Class index per row of the circuit's input vectors: codes, or ADC levels when the
+    network has an interface (:meth:`~bespoke.ir.network.Network.core_codes`)."""
+    return predict_codes(network, network.core_codes(vectors))
+
+
+def predict_sensor(network: Network, sensor: np.ndarray) -> np.ndarray:
+    """Class index per row of sensor values, through the network's interface."""
+    if network.interface is None:
+        raise ValueError("sensor values need an interface")
+    return predict_codes(network, network.interface.codes(sensor))
+
+
 # --- many networks at once -----------------------------------------------------------------
 # A search scores populations of networks that share a shape: one (batched) matrix product
 # per layer and input mask serves all of them.  Same arithmetic as above, so the results

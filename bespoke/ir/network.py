@@ -26,8 +26,15 @@ from typing import Literal, NamedTuple, Union
 
 import numpy as np
 
+from .interface import Interface, thermometer_values
+
 #: Largest magnitude the emulator's int64 arithmetic may ever see.
 INT64_SAFE = 1 << 62
+
+
+def input_port(index: int) -> str:
+    """Name of input ``index``'s port of ``top``."""
+    return f"x{index}"
 
 
 class _Bounds(NamedTuple):  # a NamedTuple cannot override __new__: Interval subclasses it
@@ -223,6 +230,10 @@ class Neuron:
             row[term.input] = row.get(term.input, 0) + term.sign * (1 << term.shift)
         return result
 
+    def connection_value(self, k: int, code: int) -> int:
+        """What connection ``k`` adds to the accumulator when its input is ``code``."""
+        return sum(t.sign * (((code >> t.mask) << t.mask) << t.shift) for t in self.terms(k))
+
     def connection_interval(self, k: int, x: Interval) -> Interval:
         """Exact range of connection ``k``'s contribution when its input lies in ``x``."""
         base = self.input_masks[k] if self.input_masks else 0
@@ -353,9 +364,42 @@ class Network:
     #: argmax over ``max(logit, 0)`` (a ReLU on the output layer, as some published designs
     #: have): when no logit is positive, class 0 wins
     output_relu: bool = False
+    #: the ADCs in front of the inputs (:mod:`bespoke.ir.interface`); with one, the circuit's
+    #: inputs are each ADC's thermometer bits and its vectors are ADC levels, not codes
+    interface: Interface | None = None
 
     def __post_init__(self) -> None:
         self._validate()
+
+    # --- the circuit's inputs: codes, or ADC levels when there is an interface ----------
+    def ports(self) -> tuple[tuple[str, int], ...]:
+        """``(name, width)`` of every input port of ``top``: a code per input, or the
+        thermometer bits of every input whose ADC keeps a comparator."""
+        if self.interface is None:
+            return tuple((input_port(i), self.input_bits) for i in range(self.n_inputs))
+        return tuple((input_port(i), width)
+                     for i, width in enumerate(self.interface.port_widths()) if width)
+
+    def port_values(self, vectors: np.ndarray) -> np.ndarray:
+        """The integer on each of :meth:`ports` for every vector (``(samples, ports)``)."""
+        vectors = np.asarray(vectors, np.int64)
+        if self.interface is None:
+            return vectors
+        live = [i for i, width in enumerate(self.interface.port_widths()) if width]
+        return thermometer_values(vectors[:, live]) if live else np.zeros((len(vectors), 0),
+                                                                           np.int64)
+
+    def core_codes(self, vectors: np.ndarray) -> np.ndarray:
+        """The core's input codes for the circuit's vectors (ADC levels with an interface)."""
+        if self.interface is None:
+            return np.asarray(vectors, np.int64)
+        return self.interface.codes_of_levels(vectors)
+
+    def vector_limits(self) -> tuple[int, ...]:
+        """The largest value each input of a vector takes (a code, or an ADC level)."""
+        if self.interface is None:
+            return ((1 << self.input_bits) - 1,) * self.n_inputs
+        return self.interface.port_widths()
 
     @functools.cached_property
     def analysis(self) -> tuple[LayerAnalysis, ...]:
@@ -420,6 +464,9 @@ class Network:
             raise ValueError("decision_shift is an argmax option and must be >= 0")
         if self.output_relu and self.output != "argmax":
             raise ValueError("output_relu is an argmax option")
+        if self.interface is not None and (self.interface.n_inputs != self.n_inputs or
+                                           self.interface.input_bits != self.input_bits):
+            raise ValueError("the interface needs one channel per input, at the core's input bits")
 
     def _analyze(self) -> tuple[LayerAnalysis, ...]:
         inputs = _input_intervals(self.input_bits, self.n_inputs)
@@ -456,7 +503,8 @@ class Network:
         return {"input_bits": self.input_bits, "output": self.output,
                 "n_classes": self.n_classes, "output_width": self.output_width,
                 "decision_shift": self.decision_shift,
-                **({"output_relu": True} if self.output_relu else {}), "layers": layers}
+                **({"output_relu": True} if self.output_relu else {}), "layers": layers,
+                **({"interface": self.interface.to_dict()} if self.interface else {})}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Network":
@@ -480,7 +528,8 @@ class Network:
                                       int(entry.get("truncation", 0))))
             layers.append(Layer(tuple(neurons), int(layer.get("acc_scale_log2", 0))))
         return cls(int(data["input_bits"]), tuple(layers), data["output"], int(data["n_classes"]),
-                   int(data.get("decision_shift", 0)), bool(data.get("output_relu", False)))
+                   int(data.get("decision_shift", 0)), bool(data.get("output_relu", False)),
+                   Interface.from_dict(data["interface"]) if data.get("interface") else None)
 
 
 def trailing_zeros(value: int) -> int:

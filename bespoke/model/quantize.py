@@ -111,6 +111,25 @@ class InputQuantizer:
         q = np.floor((X - np.asarray(self.lo)) / np.asarray(self.step) + 0.5)
         return np.clip(q, 0, (1 << self.bits) - 1).astype(np.int64)
 
+    def sensor_values(self, X: np.ndarray, sensor_bits: int) -> np.ndarray:
+        """Each feature as an ADC sees it: a ``sensor_bits`` fixed-point value over the
+        feature's full scale, ``clip(floor(((x - lo) / step + 0.5) * 2**(sensor_bits -
+        bits)), 0, 2**sensor_bits - 1)``; its top ``bits`` bits are :meth:`codes` exactly
+        (a power-of-two scale, then a floor)."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != len(self.lo):
+            raise BespokeError(f"expected {len(self.lo)} features per sample, got shape {X.shape}")
+        if sensor_bits < self.bits:
+            raise BespokeError(f"sensor values need at least the codes' {self.bits} bits")
+        scaled = ((X - np.asarray(self.lo)) / np.asarray(self.step) + 0.5) * (
+            1 << (sensor_bits - self.bits))
+        return np.clip(np.floor(scaled), 0, (1 << sensor_bits) - 1).astype(np.int64)
+
+    def feature_value(self, feature: int, sensor: float, sensor_bits: int) -> float:
+        """The feature value at sensor value ``sensor`` of input ``feature`` (where a
+        reference placed at ``sensor`` switches)."""
+        return self.lo[feature] + (sensor / (1 << (sensor_bits - self.bits)) - 0.5) * self.step[feature]
+
     def to_dict(self) -> dict:
         return {"bits": self.bits, "lo": list(self.lo), "step": list(self.step),
                 "formula": "code = clip(floor((x - lo) / step + 0.5), 0, 2**bits - 1)"}

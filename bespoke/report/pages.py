@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import plots
 from ..errors import BespokeError
-from ..hw.power_sources import BATTERY_MW
+from ..hw.power_sources import BATTERY_MW, POWER_SOURCES
 
 
 def _pct(value: float | None) -> str:
@@ -31,13 +31,13 @@ def headline(report: dict) -> list[tuple[str, str]]:
     rows.append(("RTL vs emulator", f"{ver['mismatches']} mismatches in {ver['vectors']} vectors"))
     if "area" in report:
         power, gate = report["power"], report["gate_level"]
+        core = "core " if "system" in report else ""
         rows += [
-            ("area", f"{report['area']['cm2']:.4g} cm² ({report['area']['um2']:.4g} µm²), "
-                     f"{report['cells']} cells"),
-            ("power", f"{power['mw']:.4g} mW (leakage {power['leakage_mw']:.4g}, internal "
+            (f"{core}area", f"{report['area']['cm2']:.4g} cm² ({report['area']['um2']:.4g} µm²), "
+                            f"{report['cells']} cells"),
+            (f"{core}power", f"{power['mw']:.4g} mW (leakage {power['leakage_mw']:.4g}, internal "
                       f"{_num(power['internal_mw'])}, switching {_num(power['switching_mw'])})"),
-            ("printed battery", f"{'fits' if report['battery']['fits_30mw'] else 'does NOT fit'} "
-                                f"a {BATTERY_MW:g} mW budget"),
+            _battery_row(report),
             ("critical path", f"{report['delay']['ms']:.4g} ms, up to "
                               f"{report['clock']['max_hz']:.3g} classifications/s"
              if report["clock"]["max_hz"] else "none: no gate between inputs and output"),
@@ -45,12 +45,96 @@ def headline(report: dict) -> list[tuple[str, str]]:
                                     f"{gate['verification']['vectors']} vectors (Icarus, cells)"),
             ("formal RTL = netlist", gate["equivalence"]["status"]),
         ]
+    if "system" in report:
+        system = report["system"]
+        total, adc = system["total"], system["adc"]
+        rows.insert(1 if acc else 0, (
+            "on-sensor system (ADCs + core)",
+            f"{total['area_cm2']:.4g} cm², {_num(total['power_mw'])} mW; ADCs "
+            f"{adc['area_cm2']:.3g} cm², {adc['power_mw']:.3g} mW ({adc['comparators']} "
+            f"comparators)"))
+        if "area" not in report:
+            rows.append(_battery_row(report))
+        base = report.get("baseline", {}).get("system")
+        if base:
+            rows.append(("system vs exact + conventional ADCs", _system_reduction(system, base)))
     if "baseline" in report:
         base = report["baseline"]
         rows.append(("vs the exact design", f"area {_num(base['area_reduction'], '{:.2f}')}x smaller, "
                      f"leakage {_num(base['power_reduction'], '{:.2f}')}x lower; test accuracy "
                      f"{_pct(base['accuracy'])} exact, {_pct(acc['quantized'])} approximate"))
     return rows
+
+
+def _battery_row(report: dict) -> tuple[str, str]:
+    """What the design runs on: the whole system's power when there is one."""
+    system = report.get("system")
+    if system is None:
+        return ("printed battery", f"{'fits' if report['battery']['fits_30mw'] else 'does NOT fit'} "
+                                   f"a {BATTERY_MW:g} mW budget")
+    if system["total"]["power_mw"] is None:
+        return ("power sources", "unknown: the core was not synthesized")
+    fits = [s.name for s in POWER_SOURCES if system["budgets"][s.key]]
+    misses = [s.name for s in POWER_SOURCES if not system["budgets"][s.key]]
+    text = f"the system ({system['total']['power_mw']:.3g} mW) fits " + (
+        ", ".join(f"a {name}" for name in fits) if fits else "no printed power source")
+    if misses:
+        text += "; not " + ", ".join(f"a {name}" for name in misses)
+    return ("power sources", text + " (" + ", ".join(
+        f"{s.limit_mw:g} mW" for s in POWER_SOURCES) + ")")
+
+
+def _system_reduction(system: dict, base: dict) -> str:
+    area = base["total"]["area_cm2"] / system["total"]["area_cm2"] if system["total"]["area_cm2"] \
+        else None
+    power = (base["total"]["power_mw"] / system["total"]["power_mw"]
+             if system["total"]["power_mw"] and base["total"]["power_mw"] is not None else None)
+    return (f"area {_num(area, '{:.2f}')}x smaller ({base['total']['area_cm2']:.3g} cm²), power "
+            f"{_num(power, '{:.2f}')}x lower ({_num(base['total']['power_mw'], '{:.3g}')} mW)")
+
+
+def _system_section(report: dict) -> list[str]:
+    system = report["system"]
+    base = report.get("baseline", {}).get("system")
+    lines = ["", "## The on-sensor system", "",
+             f"One flash ADC per input (ADC model: {system['adc_model']}), each keeping only the "
+             f"references the classifier needs ({system['adc']['comparators']} comparators in all), "
+             f"in front of the synthesized digital core (`top.v`, the ADCs' encoders included). "
+             f"Sensor values are {system['sensor_bits']}-bit fixed point over each input's range.",
+             ""]
+    header = "| | ADCs | core | total |"
+    rows = [header, "|---|---|---|---|",
+            f"| area (cm²) | {system['adc']['area_cm2']:.4g} | {system['core']['area_cm2']:.4g} | "
+            f"{system['total']['area_cm2']:.4g} |",
+            f"| power (mW) | {system['adc']['power_mw']:.4g} | {_num(system['core']['power_mw'])} | "
+            f"{_num(system['total']['power_mw'])} |"]
+    if base:
+        rows += [f"| exact design + conventional ADCs, area (cm²) | {base['adc']['area_cm2']:.4g} | "
+                 f"{base['core']['area_cm2']:.4g} | {base['total']['area_cm2']:.4g} |",
+                 f"| exact design + conventional ADCs, power (mW) | {base['adc']['power_mw']:.4g} | "
+                 f"{_num(base['core']['power_mw'])} | {_num(base['total']['power_mw'])} |"]
+    lines += rows
+    share = system["adc_share"]
+    lines += ["", f"The ADCs take {_pct(share['area'])} of the area and {_pct(share['power'])} of "
+                  "the power." + (f" Against the exact design with conventional ADCs: "
+                                  f"{_system_reduction(system, base)}." if base else ""),
+              "", _battery_row(report)[1] + ".", ""]
+    verification = report.get("system_verification")
+    if verification:
+        lines += [f"Module `system` (`system.v`: behavioral comparators in front of `top`) simulated "
+                  f"from sensor values to class on {verification['vectors']} vectors (the test "
+                  "split, each kept reference's value and its two neighbours, the corners, random "
+                  f"values): **{verification['mismatches']} mismatches** against the emulator.", ""]
+    lines += ["| input | comparators | references (sensor units) | references (feature units) | "
+              "core codes per level | encoding | area (cm²) | power (mW) |",
+              "|---|---|---|---|---|---|---|---|"]
+    for entry in system["inputs"]:
+        units = ", ".join(f"{v:.4g}" for v in entry.get("thresholds_feature_units", []))
+        lines.append(f"| {entry.get('feature', entry['input'])} | {entry['comparators']} | "
+                     f"{', '.join(map(str, entry['thresholds'])) or 'no ADC'} | {units} | "
+                     f"{', '.join(map(str, entry['levels']))} | {entry['encoding'] or ''} | "
+                     f"{entry['area_cm2']:.3g} | {entry['power_mw']:.3g} |")
+    return lines
 
 
 def knob_summary(knobs: dict) -> str:
@@ -143,6 +227,8 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
                       f"| cells | {base['cells']} | {report['cells']} | |",
                       f"| leakage (mW) | {base['leakage_mw']:.3f} | {report['power']['leakage_mw']:.3f} | "
                       f"{_num(base['power_reduction'], '{:.2f}')}x |"]
+    if "system" in report:
+        lines += _system_section(report)
     if "area" in report:
         syn, power = report["synthesis"], report["power"]
         lines += [
@@ -200,6 +286,20 @@ def figures(report: dict) -> dict[str, str]:
             [(a / 1e8, 100 * v) for a, v in approx["front"]], [],
             (ea["exact"] / 1e8, 100 * va["exact"]), (ea["chosen"] / 1e8, 100 * va["chosen"]),
             floor=100 * (va["exact"] - approx["max_accuracy_loss"]))
+    if "system" in report and report["system"]["total"]["power_mw"] is not None:
+        system = report["system"]
+        base = report.get("baseline", {}).get("system")
+        labels = (["exact + conventional ADCs"] if base else []) + ["this design"]
+        chosen = [s for s in (base, system) if s]
+        result["system"] = plots.stacked_split_chart(
+            labels, {"ADCs": [s["adc"]["area_cm2"] for s in chosen],
+                     "core": [s["core"]["area_cm2"] for s in chosen]},
+            second={"ADCs": [s["adc"]["power_mw"] for s in chosen],
+                    "core": [s["core"]["power_mw"] or 0.0 for s in chosen]},
+            titles=("System area", "System power"), units=("cm²", "mW"))
+    if "system" in report:
+        result["adc_references"] = plots.thresholds_over_histograms(
+            report["system"]["inputs"], sensor_bits=report["system"]["sensor_bits"])
     if "synthesis" in report:
         syn = report["synthesis"]
         result["cells"] = plots.bar_chart(list(syn["cells_by_type"]), list(syn["cells_by_type"].values()),

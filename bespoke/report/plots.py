@@ -123,3 +123,84 @@ def sweep_pareto_plot(groups: dict[str, tuple[list[tuple[float, float]],
     ax.set_title("Sweep: accuracy against area, Pareto front per dataset")
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def stacked_split_chart(labels: list[str], parts: dict[str, list[float]], *,
+                        titles: tuple[str, str], units: tuple[str, str],
+                        second: dict[str, list[float]]) -> str:
+    """Two panels of stacked bars (e.g. area and power), one bar per label, one colour per
+    part (e.g. ADCs and core), each segment labelled with its value."""
+    colours = ["#ee7733", "#4477aa", "#228833", "#aa3377"]
+    fig, axes = plt.subplots(1, 2, figsize=(7.4, 2.8))
+    for ax, data, title, unit in zip(axes, (parts, second), titles, units):
+        bottom = [0.0] * len(labels)
+        for (name, values), colour in zip(data.items(), colours):
+            bars = ax.bar(range(len(labels)), values, bottom=bottom, color=colour, label=name)
+            ax.bar_label(bars, [f"{v:.3g}" if v else "" for v in values], label_type="center",
+                         fontsize=7, color="white")
+            bottom = [b + v for b, v in zip(bottom, values)]
+        for x, total in enumerate(bottom):
+            ax.text(x, total, f"{total:.3g}", ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, fontsize=8)
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        ax.margins(y=0.15)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(fontsize=7, loc="upper right")
+    return _svg(fig)
+
+
+def thresholds_over_histograms(inputs: list[dict], *, sensor_bits: int) -> str:
+    """One small panel per input with an ADC: the histogram of its training data over the
+    sensor range, and a vertical line at each kept reference."""
+    shown = [entry for entry in inputs if entry["comparators"]]
+    columns = min(4, max(1, len(shown)))
+    rows = max(1, -(-len(shown) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 1.35 * rows), squeeze=False)
+    full = 1 << sensor_bits
+    for ax in axes.flat[len(shown):]:
+        ax.set_visible(False)
+    for ax, entry in zip(axes.flat, shown):
+        counts = entry.get("histogram") or []
+        if counts:
+            width = full / len(counts)
+            ax.bar([i * width for i in range(len(counts))], counts, width=width, align="edge",
+                   color="#bbbbbb")
+        for t in entry["thresholds"]:
+            ax.axvline(t, color="#ee6677", linewidth=1)
+        ax.set_xlim(0, full)
+        ax.set_yticks([])
+        ax.set_xticks([0, full // 2, full], ["0", str(full // 2), str(full)], fontsize=6)
+        name = str(entry.get("feature", entry["input"]))
+        ax.set_title(f"{name[:18]} ({entry['comparators']})", fontsize=7)
+        ax.spines[["top", "right", "left"]].set_visible(False)
+    fig.suptitle("Kept ADC references (red) over each input's training data", fontsize=8)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def power_accuracy_plot(groups: dict[str, dict[str, tuple[float, float]]], *, title: str) -> str:
+    """Accuracy (%) against power (mW, log scale): per group (dataset) one point per kind
+    of design (``{kind: (power_mw, accuracy_percent)}``), joined by a line."""
+    markers = ["s", "*", "o", "^", "v", "D"]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    kinds: list[str] = []
+    for group in groups.values():
+        kinds += [k for k in group if k not in kinds]
+    cmap = plt.get_cmap("tab10")
+    for index, (name, group) in enumerate(groups.items()):
+        colour = cmap(index % 10)
+        points = [group[k] for k in kinds if k in group]
+        ax.plot(*zip(*points), color=colour, linewidth=0.8, label=name)
+        for kind, marker in zip(kinds, markers):
+            if kind in group:
+                ax.scatter([group[kind][0]], [group[kind][1]], marker=marker, s=36, color=colour)
+    for kind, marker in zip(kinds, markers):
+        ax.scatter([], [], marker=marker, color="#555555", label=kind)
+    ax.set_xscale("log")
+    ax.set_xlabel("system power (mW, log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)

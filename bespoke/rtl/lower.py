@@ -18,11 +18,12 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigne
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..ir.network import ClampActivation, Interval, Network, Neuron, ThresholdActivation
+from ..ir.interface import Channel
+from ..ir.network import (ClampActivation, Interval, Network, Neuron, ThresholdActivation,
+                          csd_digits, input_port)
 
-
-def input_name(index: int) -> str:
-    return f"x{index}"
+#: the name of input ``index``'s port (the IR's rule)
+input_name = input_port
 
 
 OUTPUT_NAME = "y"
@@ -84,14 +85,22 @@ class NeuronCircuit(wiring.Component):
     constant, ``out`` the activation code (hidden layers) or the accumulator (output)."""
 
     def __init__(self, neuron: Neuron, inputs: tuple[Interval, ...], acc: Interval,
-                 out: Interval):
+                 out: Interval, thermometer: dict[int, Channel] | None = None):
         self.neuron, self.acc_interval = neuron, acc
+        # inputs read as an ADC's thermometer bits: each step adds its constant (see
+        # _thermometer_rows); an ADC without comparators is a constant input
+        self.thermometer = {k: c for k, c in (thermometer or {}).items() if neuron.weights[k]}
+        constant_inputs = {k for k, c in self.thermometer.items() if not c.comparators}
         # inputs whose interval is one value are constants: their product joins the bias
-        self.used = tuple(k for k, w in enumerate(neuron.weights) if w and inputs[k].lo != inputs[k].hi)
+        self.used = tuple(k for k, w in enumerate(neuron.weights)
+                          if w and inputs[k].lo != inputs[k].hi and k not in constant_inputs)
         self.constant = neuron.bias + sum(neuron.connection_interval(k, inputs[k]).lo
                                           for k, w in enumerate(neuron.weights)
                                           if w and inputs[k].lo == inputs[k].hi)
-        ports = {f"i{k}": In(_shape(inputs[k])) for k in self.used}
+        self.constant += sum(_connection_values(neuron, k, c)[0]
+                             for k, c in self.thermometer.items() if inputs[k].lo != inputs[k].hi)
+        ports = {f"i{k}": In(self.thermometer[k].comparators if k in self.thermometer
+                             else _shape(inputs[k])) for k in self.used}
         ports["out"] = Out(_shape(out))
         super().__init__(ports)
 
@@ -100,6 +109,9 @@ class NeuronCircuit(wiring.Component):
         rows = []
         for k in self.used:
             value = getattr(self, f"i{k}").as_unsigned()
+            if k in self.thermometer:
+                rows += _thermometer_rows(self.neuron, k, self.thermometer[k], value)
+                continue
             for term in self.neuron.terms(k):
                 if term.mask >= len(value):
                     continue  # every bit of this partial product is dropped
@@ -114,6 +126,34 @@ class NeuronCircuit(wiring.Component):
         else:
             m.d.comb += self.out.eq(_thermometer_count(act, acc, m))
         return m
+
+
+def _connection_values(neuron: Neuron, k: int, channel: Channel) -> list[int]:
+    """What connection ``k`` adds to the accumulator at each of the channel's levels: the
+    emulator's terms (masks and truncation included) applied to the level's code."""
+    return [neuron.connection_value(k, code) for code in channel.levels]
+
+
+def _thermometer_rows(neuron: Neuron, k: int, channel: Channel,
+                      bits: Value) -> list[tuple[Value, int, bool]]:
+    """Connection ``k`` from thermometer bits: bit ``j`` adds the step between levels
+    ``j`` and ``j + 1`` (its canonical signed digits, each a shifted copy of the bit); the
+    value at level 0 is in the neuron's constant."""
+    values = _connection_values(neuron, k, channel)
+    rows = []
+    for j in range(channel.comparators):
+        for shift, sign in csd_digits(values[j + 1] - values[j]):
+            rows.append((bits[j], shift, sign < 0))
+    return rows
+
+
+def _encoded(channel: Channel, bits: Value, width: int) -> Value:
+    """An ADC's encoder: the code ``levels[level]`` from its thermometer bits (a priority
+    chain: the highest comparator that answers 1 sets the code)."""
+    value: Value = Const(channel.levels[0], width)
+    for j in range(channel.comparators):
+        value = Mux(bits[j], channel.levels[j + 1], value)
+    return value
 
 
 def _clamp(act: ClampActivation, acc: Signal, acc_iv: Interval) -> Value:
@@ -220,21 +260,48 @@ class MLPCircuit(wiring.Component):
 
     def __init__(self, network: Network):
         self.network = network
-        ports = {input_name(i): In(network.input_bits) for i in range(network.n_inputs)}
+        ports = {name: In(width) for name, width in network.ports()}
         ports[OUTPUT_NAME] = Out(network.output_width)
         super().__init__(ports)
+
+    def _inputs(self, m: Module) -> tuple[list[Value], dict[int, Channel]]:
+        """The first layer's inputs: the codes (encoded from an ADC's thermometer bits when
+        there is an interface), and the channels the neurons read as thermometer bits."""
+        net = self.network
+        if net.interface is None:
+            return [getattr(self, input_name(i)) for i in range(net.n_inputs)], {}
+        values: list[Value] = []
+        thermometer = {}
+        # a table straight over the inputs (no hidden layer) indexes codes, not bits
+        bits_readable = not (net.table_inputs is not None and len(net.layers) == 1)
+        for i, channel in enumerate(net.interface.channels):
+            if not channel.comparators:
+                values.append(Const(channel.levels[0], net.input_bits))
+            elif channel.encoding == "thermometer" and bits_readable:
+                values.append(getattr(self, input_name(i)))
+                thermometer[i] = channel
+            else:
+                code = Signal(net.input_bits, name=f"code{i}")
+                m.d.comb += code.eq(_encoded(channel, getattr(self, input_name(i)),
+                                             net.input_bits))
+                values.append(code)
+        # an ADC without comparators feeds a constant: the neurons fold it like one
+        if bits_readable:
+            thermometer.update({i: c for i, c in enumerate(net.interface.channels)
+                                if not c.comparators})
+        return values, thermometer
 
     def elaborate(self, platform) -> Module:
         m = Module()
         net = self.network
-        values: list[Value] = [getattr(self, input_name(i)) for i in range(net.n_inputs)]
+        values, thermometer = self._inputs(m)
         tabulated = net.table_inputs is not None  # the output layer is inside the table
         for li, (layer, info) in enumerate(zip(net.layers[:-1] if tabulated else net.layers,
                                                net.analysis)):
             outputs = []
             for ni, neuron in enumerate(layer.neurons):
                 circuit = NeuronCircuit(neuron, info.inputs, info.accumulators[ni],
-                                        info.outputs[ni])
+                                        info.outputs[ni], thermometer if li == 0 else None)
                 m.submodules[neuron_name(li, ni)] = circuit
                 m.d.comb += [getattr(circuit, f"i{k}").eq(values[k]) for k in circuit.used]
                 outputs.append(circuit.out)

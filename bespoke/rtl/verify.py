@@ -16,10 +16,10 @@ from typing import Sequence
 import numpy as np
 
 from .. import tools
-from ..ir.emulate import predict_codes
+from ..ir.emulate import predict_sensor, predict_vectors
 from ..errors import VerificationError
 from ..ir.network import Network
-from .lower import OUTPUT_NAME, input_name
+from .lower import OUTPUT_NAME
 from .ports import Port, read_ports
 
 log = logging.getLogger(__name__)
@@ -50,70 +50,99 @@ class VerificationResult:
                 "seconds": round(self.seconds, 3)}
 
 
-def verification_vectors(network: Network, codes: np.ndarray | None, n_random: int,
+def verification_vectors(network: Network, vectors: np.ndarray | None, n_random: int,
                          seed: int) -> np.ndarray:
-    """The given codes, then the corners (all zeros, all ones, each input alone at its
-    maximum), then ``n_random`` uniformly random codes."""
-    n, top = network.n_inputs, (1 << network.input_bits) - 1
-    corners = [np.zeros((1, n), np.int64), np.full((1, n), top, np.int64),
-               np.eye(n, dtype=np.int64) * top]
+    """The given vectors, then the corners (all zeros, all ones, each input alone at its
+    maximum), then ``n_random`` uniformly random vectors.  A vector holds a code per input,
+    or an ADC level per input when the network has an interface."""
+    n = network.n_inputs
+    limits = np.asarray(network.vector_limits(), np.int64)
+    corners = [np.zeros((1, n), np.int64), limits[None, :].copy(),
+               np.eye(n, dtype=np.int64) * limits]
     rng = np.random.default_rng(seed)
-    random = rng.integers(0, top + 1, size=(n_random, n), dtype=np.int64)
-    parts = ([np.asarray(codes, np.int64)] if codes is not None else []) + corners + [random]
+    if network.interface is None:  # one range for all inputs
+        random = rng.integers(0, int(limits.max(initial=0)) + 1, size=(n_random, n),
+                              dtype=np.int64)
+    else:
+        random = rng.integers(0, limits + 1, size=(n_random, n), dtype=np.int64)
+    parts = ([np.asarray(vectors, np.int64)] if vectors is not None else []) + corners + [random]
     return np.concatenate(parts)
 
 
-def _check_ports(ports: tuple[Port, ...], network: Network) -> None:
-    want = {input_name(i): ("input", network.input_bits) for i in range(network.n_inputs)}
-    want[OUTPUT_NAME] = ("output", network.output_width)
+def _check_ports(ports: tuple[Port, ...], inputs: Sequence[tuple[str, int]], output_width: int,
+                 what: str) -> None:
+    want = {name: ("input", width) for name, width in inputs}
+    want[OUTPUT_NAME] = ("output", output_width)
     got = {p.name: (p.direction, p.width) for p in ports}
     if got != want:
         raise VerificationError(f"the Verilog's ports {sorted(got)} do not match the design's "
-                                f"{sorted(want)}: regenerate top.v")
+                                f"{sorted(want)}: regenerate {what}")
 
 
-def render_harness(ports: tuple[Port, ...], network: Network) -> str:
-    """Verilog wrapper packing input ``x<i>`` at bits ``[i*b, (i+1)*b)`` of ``vector``."""
+def render_harness(ports: tuple[Port, ...], network: Network | None = None, *,
+                   inputs: Sequence[tuple[str, int]] | None = None, module: str = "top") -> str:
+    """Verilog wrapper packing the inputs (``network``'s ports, or ``inputs``), one after
+    the other from bit 0, into ``vector``."""
     by_name = {p.name: p for p in ports}
+    names = [name for name, _ in (inputs if inputs is not None else network.ports())]
     lines, offset = [], 0
-    for i in range(network.n_inputs):
-        port = by_name[input_name(i)]
+    for name in names:
+        port = by_name[name]
         lines.append(f"        .{port.name}(vector[{offset + port.width - 1}:{offset}]),")
         offset += port.width
     lines.append(f"        .{OUTPUT_NAME}(result)")
     template = Template(resources.files("bespoke.rtl_templates").joinpath("harness.v.tmpl")
                         .read_text())
-    return template.substitute(vector_msb=offset - 1, result_msb=by_name[OUTPUT_NAME].width - 1,
-                               connections="\n".join(lines))
+    return template.substitute(vector_msb=max(offset - 1, 0),
+                               result_msb=by_name[OUTPUT_NAME].width - 1,
+                               connections="\n".join(lines), module=module)
 
 
-def pack(codes: np.ndarray, bits: int) -> list[int]:
-    """One integer per row: column ``i`` at bits ``[i*bits, (i+1)*bits)``."""
-    return [sum(int(v) << (i * bits) for i, v in enumerate(row)) for row in codes]
+def pack(values: np.ndarray, bits: int | Sequence[int]) -> list[int]:
+    """One integer per row: the columns one after the other from bit 0, each ``bits`` wide
+    (or ``bits[i]`` for column ``i``)."""
+    values = np.asarray(values)
+    widths = [bits] * values.shape[1] if isinstance(bits, int) else list(bits)
+    offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(int) if widths else []
+    return [sum(int(v) << int(o) for v, o in zip(row, offsets)) for row in values]
 
 
 def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: Path,
              expected: np.ndarray | None = None,
              extra_sources: Sequence[Path] = ()) -> tuple[np.ndarray, str]:
-    """Simulate ``codes`` through the design in ``verilog_path`` with cocotb + Icarus.
+    """Simulate ``codes`` (the circuit's vectors: codes, or ADC levels with an interface)
+    through the design in ``verilog_path`` with cocotb + Icarus.
 
     ``extra_sources`` are compiled too (the cell models of a gate netlist).  Returns
     the design's output per vector and a description of the simulator.
     """
+    if expected is None:
+        expected = predict_vectors(network, codes)
+    return simulate_module([verilog_path, *extra_sources], "top", network.ports(),
+                           network.output_width, network.port_values(codes), expected, workdir)
+
+
+def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple[str, int]],
+                    output_width: int, values: np.ndarray, expected: np.ndarray,
+                    workdir: Path) -> tuple[np.ndarray, str]:
+    """Simulate ``module`` (its input ports ``inputs``, ``(name, width)``, and output
+    ``y``; defined in ``sources[0]``, which the others support) on ``values``
+    (``(vectors, inputs)``) with cocotb + Icarus; the bench compares with ``expected``."""
     from cocotb_tools.runner import get_runner
 
     tools.find(tools.ICARUS)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    verilog_path = Path(verilog_path).resolve()
-    ports = read_ports(verilog_path.read_text())
-    _check_ports(ports, network)
+    verilog_path = Path(sources[0]).resolve()
+    ports = read_ports(verilog_path.read_text(), module)
+    _check_ports(ports, inputs, output_width, verilog_path.name)
     harness = workdir / "harness.v"
-    harness.write_text(render_harness(ports, network))
-    if expected is None:
-        expected = predict_codes(network, codes)
+    harness.write_text(render_harness(ports, inputs=inputs, module=module))
+    codes = values
+    extra_sources = [Path(s).resolve() for s in sources[1:]]
     files = {name: workdir / f"{name}.hex" for name in ("vectors", "expected", "observed")}
-    files["vectors"].write_text("".join(f"{v:x}\n" for v in pack(codes, network.input_bits)))
+    files["vectors"].write_text("".join(f"{v:x}\n" for v in pack(values,
+                                                                 [w for _, w in inputs])))
     files["expected"].write_text("".join(f"{int(v):x}\n" for v in expected))
     files["observed"].unlink(missing_ok=True)
     runner = get_runner("icarus")
@@ -121,7 +150,7 @@ def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: P
     runner.log.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING)
     build_dir = workdir / "sim_build"
     try:
-        runner.build(sources=[verilog_path, *map(Path, extra_sources), harness],
+        runner.build(sources=[verilog_path, *extra_sources, harness],
                      hdl_toplevel=HARNESS_TOP, build_dir=build_dir, timescale=("1ns", "1ps"),
                      always=True, log_file=workdir / "build.log")
     except RuntimeError as error:  # the runner's way of saying iverilog failed
@@ -157,10 +186,28 @@ def verify(verilog_path: Path, network: Network, codes: np.ndarray, workdir: Pat
            extra_sources: Sequence[Path] = ()) -> VerificationResult:
     """Simulate every vector and compare the class index with the emulator's."""
     start = time.perf_counter()
-    expected = predict_codes(network, codes)
+    expected = predict_vectors(network, codes)
     observed, simulator = simulate(verilog_path, network, codes, workdir, expected, extra_sources)
     mismatches = int(np.count_nonzero(observed != expected))
     seconds = time.perf_counter() - start
     log.info("simulated %d vectors with %s in %.1f s: %d mismatches", len(codes), simulator,
              seconds, mismatches)
     return VerificationResult(len(codes), mismatches, simulator, observed, expected, seconds)
+
+
+def verify_system(system_path: Path, core_path: Path, network: Network, sensor: np.ndarray,
+                  workdir: Path) -> VerificationResult:
+    """Simulate module ``system`` (comparator banks in front of ``top``) on sensor values
+    and compare the class index with the emulator's, through the network's interface."""
+    from .system import SYSTEM_MODULE, system_ports, system_values
+
+    start = time.perf_counter()
+    expected = predict_sensor(network, sensor)
+    observed, simulator = simulate_module([system_path, core_path], SYSTEM_MODULE,
+                                          system_ports(network), network.output_width,
+                                          system_values(network, sensor), expected, workdir)
+    mismatches = int(np.count_nonzero(observed != expected))
+    seconds = time.perf_counter() - start
+    log.info("simulated %d sensor vectors through the system in %.1f s: %d mismatches",
+             len(sensor), seconds, mismatches)
+    return VerificationResult(len(sensor), mismatches, simulator, observed, expected, seconds)

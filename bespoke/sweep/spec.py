@@ -48,6 +48,7 @@ OPTIONS: dict[str, OptionSpec] = {
     "yosys": OptionSpec(str, "yowasp", "yosys"),
     "formal_max_cells": OptionSpec(int, 1000, "formal_max_cells", lambda v: v >= 0, "0 or more"),
     "force": OptionSpec(bool, False, "force"),
+    "adc": OptionSpec(bool, True, "adc"),
 }
 _SOURCE_KEYS = {
     "model": {"name", "file", "data", "dataset", "label_column", "trust", "options"},

@@ -65,9 +65,28 @@ def test_leakage_weighted_by_real_data_is_near_the_library_default(compiled):
 
 def test_html_report_is_self_contained_with_plots(compiled):
     page = (compiled / "report.html").read_text()
-    assert page.count("<svg") == 3 and "<script" not in page and "http" not in page.split("<svg")[0]
-    for section in ("Cells by type", "Area per neuron", "Test accuracy"):
+    assert page.count("<svg") == 5 and "<script" not in page and "http" not in page.split("<svg")[0]
+    for section in ("Cells by type", "Area per neuron", "Test accuracy", "System area",
+                    "System power", "Kept ADC references"):
         assert section in page
+
+
+def test_the_system_is_the_adcs_plus_the_synthesized_core(compiled):
+    """--exact: a conventional 4-bit flash on every input the core reads, priced by the
+    bundled model (0.17 cm², 1.3 mW each), the synthesized core beside it."""
+    report = json.loads((compiled / "report.json").read_text())
+    system = report["system"]
+    used = [entry for entry in system["inputs"] if entry["comparators"]]
+    assert all(entry["comparators"] == 15 and entry["encoding"] == "binary" for entry in used)
+    assert system["adc"]["area_cm2"] == pytest.approx(0.17 * len(used), rel=1e-6)
+    assert system["adc"]["power_mw"] == pytest.approx(1.3 * len(used), rel=1e-5)
+    assert system["core"]["area_cm2"] == pytest.approx(report["area"]["cm2"])
+    assert system["core"]["power_mw"] == pytest.approx(report["power"]["mw"])
+    assert system["total"]["power_mw"] == pytest.approx(system["adc"]["power_mw"]
+                                                        + system["core"]["power_mw"])
+    assert system["budgets"]["fits_printed_battery_30mw"] == (system["total"]["power_mw"] <= 30)
+    assert report["system_verification"]["mismatches"] == 0
+    assert (compiled / "system.v").read_text().startswith("// The on-sensor classifier")
 
 
 def test_report_command_rerenders_identically(compiled, tmp_path):
