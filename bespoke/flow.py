@@ -161,12 +161,13 @@ def run_compile(config: CompileConfig) -> dict:
     if adc_model is not None:
         with timer.step("interface"):
             if config.approximate:
-                interface_search = fit_interface(
+                core, interface_search = fit_interface(
                     exact_design.network, design.network, design.codes(X_train), y_train,
                     design.codes(X_val), y_val, adc_model,
                     max_accuracy_loss=config.max_accuracy_loss,
                     time_budget_s=max(config.search_time_s / 2, 1.0),
                     progress=lambda line: log.info("[interface] %s", line))
+                design = replace(design, network=core)
                 interface = interface_search.interface
             else:  # a conventional flash ADC on every input the core reads
                 interface = grid_interface(design.network)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -118,7 +119,8 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
                   options: SearchOptions = SearchOptions(),
                   progress: Callable[[str], None] | None = None,
                   train_labels: np.ndarray | None = None,
-                  start_from: Network | None = None) -> SearchResult:
+                  start_from: Network | None = None,
+                  input_maps: tuple[np.ndarray, ...] | None = None) -> SearchResult:
     """Greedy descent in area within the accuracy budget (see the module docstring),
     from ``start_from`` (a design within the budget; default: ``exact``).
 
@@ -126,15 +128,21 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     current design on the training split (area never growing) and goes on from it if it
     is still within the budget, up to ``options.retrain_rounds`` times.
 
+    With ``input_maps`` (a fixed ADC interface, :class:`Scorer`), the candidates read the
+    codes through it; retraining is then off (it trains on the codes themselves).
+
     The budget holds on the validation split and on the training split (``train_labels``;
     without them, the exact design's own answers), for the loss plus two standard errors
     of it (paired against the exact design): the splits are small, and a search that
     tries thousands of candidates would otherwise pick up their noise."""
     start = time.perf_counter()
-    stats = ax.InputStatistics.measure(exact, train_codes)
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
     score = Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
-                    options.max_accuracy_loss, options.neighbourhood)
+                    options.max_accuracy_loss, options.neighbourhood, input_maps)
+    if input_maps is not None:
+        train_codes = score.splits[1][0]  # as the candidates read them
+        options = replace(options, retrain=False)
+    stats = ax.InputStatistics.measure(exact, train_codes)
     (base,) = score([exact], ["exact"])
     epsilon = 1.0 / max(len(val_labels), 1)
     bar = ProgressBar(progress)

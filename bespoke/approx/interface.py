@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -150,6 +150,22 @@ class _InterfaceScorer:
             worst = max(worst, self._bound(split, self.prediction[-1] == labels))
         return worst
 
+    def accept(self, k: int, mapping: np.ndarray) -> float:
+        """Make input ``k`` read through ``mapping`` in the base (only the samples whose code
+        moves are recomputed); the new base's bound over every split."""
+        worst = -np.inf
+        table = self.contributions[k]
+        for split, (codes, labels) in enumerate(self.scorer.splits):
+            column = codes[:, k]
+            moved = np.flatnonzero(mapping[column] != self.maps[k][column])
+            if len(moved):
+                self.acc[split][moved] += (table[mapping[column[moved]]]
+                                           - table[self.maps[k][column[moved]]])
+                self.prediction[split][moved] = self._finish(self.acc[split][moved])
+            worst = max(worst, self._bound(split, self.prediction[split] == labels))
+        self.maps[k] = mapping.copy()
+        return worst
+
     def bound(self, k: int, mapping: np.ndarray, limit: float) -> float:
         """The largest loss bound over the splits (validation and training first) of the
         base with input ``k`` read through ``mapping``; stops early above ``limit``."""
@@ -171,31 +187,75 @@ class _InterfaceScorer:
         return worst
 
 
+#: rounds of a core search behind the fixed ADCs, then further removals (fit_interface)
+ALTERNATIONS = 2
+
+
 def fit_interface(exact: Network, network: Network, train_codes: np.ndarray,
                   train_labels: np.ndarray, val_codes: np.ndarray, val_labels: np.ndarray,
                   adc: AdcModel, *, max_accuracy_loss: float, time_budget_s: float,
-                  progress: Callable[[str], None] | None = None) -> InterfaceSearchResult:
-    """:func:`search_interface` for ``network`` (a design derived from ``exact``) under the
-    search's own budget rule: the same splits and neighbourhoods, relative to ``exact``."""
+                  progress: Callable[[str], None] | None = None,
+                  ) -> tuple[Network, InterfaceSearchResult]:
+    """The ADCs of ``network`` (a core derived from ``exact``), and the core again: under the
+    search's own budget rule (the same splits and neighbourhoods, relative to ``exact``),
+    :func:`search_interface`, then up to :data:`ALTERNATIONS` times a greedy core search
+    that reads the codes through those ADCs (few levels per input make knobs free that were
+    not) followed by further removals, while that shrinks the core.  Returns the core and
+    the interface search (its ``interface`` is the chosen one; ``steps`` all rounds')."""
     from .candidates import SearchOptions
     from .estimate import AreaModel
+    from .greedy import greedy_search
 
-    scorer = Scorer(exact, train_codes, train_labels, val_codes, val_labels, AreaModel.bundled(),
-                    max_accuracy_loss, SearchOptions().neighbourhood)
-    return search_interface(network, scorer, adc, time_budget_s=time_budget_s, progress=progress)
+    began = time.perf_counter()
+    model = AreaModel.bundled()
+    options = SearchOptions(max_accuracy_loss)
+    scorer = Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
+                    max_accuracy_loss, options.neighbourhood)
+    share = time_budget_s / (2 + 2 * ALTERNATIONS)  # the first removals get twice as much
+    result = search_interface(network, scorer, adc, time_budget_s=2 * share, progress=progress)
+    steps, evaluations, budget_hit = list(result.steps), result.evaluations, result.budget_hit
+    for _ in range(ALTERNATIONS):
+        maps = tuple(code_map(c, exact.input_bits, result.interface.sensor_bits)
+                     for c in result.interface.channels)
+        core = greedy_search(exact, train_codes, val_codes, val_labels, model,
+                             replace(options, time_budget_s=share), None, train_labels,
+                             start_from=network, input_maps=maps)
+        budget_hit = budget_hit or core.budget_hit
+        if core.chosen.network == network or core.chosen.area_um2 >= model.area_um2(network):
+            break
+        if progress:
+            progress(f"core behind the ADCs: estimated area {model.area_um2(network) / 1e8:.3f} "
+                     f"-> {core.chosen.area_um2 / 1e8:.3f} cm² ({len(core.steps)} steps)")
+        network = core.chosen.network
+        steps += [f"core: {step}" for step in core.steps]
+        result = search_interface(network, scorer, adc, time_budget_s=share, progress=progress,
+                                  start=result.interface)
+        steps += list(result.steps)
+        evaluations += result.evaluations + core.evaluations
+        budget_hit = budget_hit or result.budget_hit
+    return network, InterfaceSearchResult(result.interface, tuple(steps), evaluations,
+                                          time.perf_counter() - began, result.loss_bound,
+                                          budget_hit)
 
 
 def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
                      sensor_bits: int = SENSOR_BITS, time_budget_s: float = 30.0,
-                     progress: Callable[[str], None] | None = None) -> InterfaceSearchResult:
+                     progress: Callable[[str], None] | None = None,
+                     start: Interface | None = None) -> InterfaceSearchResult:
     """The bespoke ADCs of ``network``'s inputs (see the module docstring); ``scorer``
-    holds the splits, the exact design's answers and the budget.
+    holds the splits, the exact design's answers and the budget; ``start`` (references on
+    the grid, within the budget with ``network``) is where removals start, instead of a
+    conventional ADC on every input the core reads.
 
     First every removal that changes no answer the budget counts (its bound does not
     grow), input by input; then, while the time lasts, the removal that saves most ADC
     area and power per unit of bound it adds, over all inputs."""
-    start = time.perf_counter()
+    began = time.perf_counter()
     interface = grid_interface(network, sensor_bits)
+    if start is not None:  # what the core still reads: never more than where it starts
+        interface = Interface(sensor_bits, start.input_bits, tuple(
+            Channel(c.thresholds, c.levels) if g.comparators else g
+            for c, g in zip(start.channels, interface.channels)))
     bits = network.input_bits
     maps = [code_map(c, bits, sensor_bits) for c in interface.channels]
     evaluator = _InterfaceScorer(network, scorer)
@@ -235,7 +295,7 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
                      f"(keep {keep})")
         interface = interface.with_channel(k, new)
         maps[k] = mapping
-        return evaluator.rebase(maps)
+        return evaluator.accept(k, mapping)
 
     if progress:
         progress(f"interface: {n_used} of {interface.n_inputs} inputs read by the core, "
@@ -243,7 +303,7 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
     # 1. removals that change no answer that counts, input by input
     for k in range(interface.n_inputs):
         while interface.channels[k].comparators:
-            if time.perf_counter() - start > time_budget_s:
+            if time.perf_counter() - began > time_budget_s:
                 budget_hit = True
                 break
             free = candidates(k, current)
@@ -252,12 +312,12 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
             current = take(k, max(free, key=lambda m: (m[1], -m[2], m[3] == "lower")))
     if progress:
         progress(f"interface: {interface.comparators} comparators after the removals that change "
-                 f"no answer, {time.perf_counter() - start:.1f} s")
+                 f"no answer, {time.perf_counter() - began:.1f} s")
     # 2. the best removal per unit of bound, over all inputs, while the budget allows
     while not budget_hit:
         best = None
         for k in range(interface.n_inputs):
-            if time.perf_counter() - start > time_budget_s:
+            if time.perf_counter() - began > time_budget_s:
                 budget_hit = True
                 break
             for move in candidates(k, budget):
@@ -270,9 +330,9 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
         current = take(best[1], best[2])
         if progress and len(steps) % 10 == 0:
             progress(f"interface: {len(steps)} references removed, {interface.comparators} "
-                     f"left, {time.perf_counter() - start:.1f} s")
+                     f"left, {time.perf_counter() - began:.1f} s")
     interface = choose_encodings(network, interface)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     if progress:
         progress(f"interface: {interface.comparators} comparators kept (conventional: "
                  f"{n_used * ((1 << bits) - 1)} on the inputs the core reads), "

@@ -54,7 +54,11 @@ class Scorer:
     NEIGHBOURHOOD = 2
 
     def __init__(self, exact: Network, train_codes, train_labels, val_codes, val_labels,
-                 model: AreaModel, budget: float, neighbourhood_samples: int = 0):
+                 model: AreaModel, budget: float, neighbourhood_samples: int = 0,
+                 input_maps: tuple[np.ndarray, ...] | None = None):
+        """``input_maps[k]``: the code the candidates read for each code of input ``k``
+        (the ADCs of a fixed interface, :func:`~.interface.code_map`); the exact design
+        is still scored on the codes themselves, so the budget stays relative to it."""
         self.splits = ((np.asarray(val_codes, np.int64), np.asarray(val_labels)),
                        (np.asarray(train_codes, np.int64), np.asarray(train_labels)))
         self.copies = 1  # of every sample in each neighbourhood
@@ -66,6 +70,9 @@ class Scorer:
                             reach_neighbourhood(codes, labels, self.copies))
         self.model, self.budget, self.exact = model, budget, exact
         self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
+        if input_maps is not None:
+            self.splits = tuple((np.stack([m[codes[:, k]] for k, m in enumerate(input_maps)],
+                                          axis=1), labels) for codes, labels in self.splits)
         self.rebase(exact)
 
     def rebase(self, network: Network) -> None:

@@ -56,3 +56,29 @@ def test_a_trained_design_keeps_its_budget_with_far_fewer_comparators():
     system = design.with_interface(result.interface)
     lost = np.mean(system.predict(X_train[half:]) != design.predict(X_train[half:]))
     assert lost <= 0.02 + 2 / (len(X_train) - half) ** 0.5
+
+
+def test_the_core_searched_behind_the_adcs_keeps_the_budget_against_the_exact_design():
+    from bespoke.approx.interface import fit_interface
+
+    model, X_train, X_test, y_train, _ = trained("cancer", "relu", (3,))
+    exact = bespoke.compile(model, X_train, y_train)
+    index = bespoke.model.align_labels(y_train, exact.classes)
+    codes = exact.codes(X_train)
+    half = len(codes) // 2
+    core, result = fit_interface(exact.network, exact.network, codes[:half], index[:half],
+                                 codes[half:], index[half:], load_adc_model(),
+                                 max_accuracy_loss=0.02, time_budget_s=30)
+    assert result.loss_bound <= 0.02 + 1e-12
+    # scored afresh: the core behind its ADCs, against the exact design on the codes
+    maps = tuple(code_map(c, 4, 10) for c in result.interface.channels)
+    scorer = Scorer(exact.network, codes[:half], index[:half], codes[half:], index[half:],
+                    AreaModel.bundled(), 0.02, 16384, maps)
+    (candidate,) = scorer.confirm(scorer([core], ["chosen"]))
+    assert candidate.loss_bound <= 0.02 + 1e-12
+    assert result.interface.comparators < 15 * sum(c.comparators > 0
+                                                   for c in result.interface.channels)
+    # the scorer's codes are what the system reads from sensor values at each code's start
+    assert np.array_equal(scorer.splits[0][0], result.interface.codes_of_levels(
+        np.stack([np.searchsorted(np.asarray(c.thresholds), codes[half:, k] * 64, side="right")
+                  for k, c in enumerate(result.interface.channels)], axis=1)))
