@@ -273,7 +273,9 @@ def markdown(rows: list[dict], args, wall: float) -> str:
            "Produced by `benchmarks/suite.py` (`make suite`); never edit by hand. ReLU MLPs with the",
            "printed-MLP papers' topologies, 4-bit inputs, 8-bit weights, seed "
            f"{args.seed}, stratified 80/20 split; search time {args.search_time:g} s, budget 1 point;",
-           "the default flow (`bespoke compile`, which retrains when the search is stuck).",
+           "the default flow (`bespoke compile`, which retrains when the search is stuck, and",
+           "builds the on-sensor system: its core reads bespoke ADCs, encoders included) against",
+           "the exact core alone (`--exact --no-adc`); the system table below adds the ADCs.",
            "Synthesis: Yosys + ABC on bespoke's printed EGFET library; power: state-dependent",
            "leakage on the test vectors plus OpenSTA's dynamic power. Accuracies are on the test split",
            "(RTL simulation, which equals the emulator on every vector: see the mismatch column).", "",

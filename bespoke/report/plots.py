@@ -190,7 +190,7 @@ def power_accuracy_plot(groups: dict[str, dict[str, tuple[float, float]]], *, ti
     cmap = plt.get_cmap("tab10")
     for index, (name, group) in enumerate(groups.items()):
         colour = cmap(index % 10)
-        points = [group[k] for k in kinds if k in group]
+        points = sorted(group[k] for k in kinds if k in group)
         ax.plot(*zip(*points), color=colour, linewidth=0.8, label=name)
         for kind, marker in zip(kinds, markers):
             if kind in group:
