@@ -19,8 +19,9 @@ from importlib import resources
 import numpy as np
 
 from ..ir.emulate import decision_table
-from ..ir.network import (ClampActivation, Interval, Layer, Network, ThresholdActivation, analyze_layer,
-                 trailing_zeros)
+from ..ir.interface import Channel
+from ..ir.network import (ClampActivation, Interval, Layer, Network, ThresholdActivation,
+                          analyze_layer, csd_digits, trailing_zeros)
 
 FEATURES = ("full_adders", "half_adders", "clamp_bits", "comparator_bits", "decision_bits",
             "table_nodes")
@@ -41,19 +42,36 @@ class CostFeatures:
 
 @functools.lru_cache(maxsize=1 << 14)
 def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
-                  out: Interval) -> tuple[int, int, int, int]:
+                  out: Interval, channels: tuple[Channel, ...] | None = None,
+                  ) -> tuple[int, int, int, int]:
     """(full adders, half adders, clamp bits, comparator bits) of one neuron (cached: a
     search rebuilds networks that differ in a few neurons).
 
     ``bespoke.rtl.lower`` sums a neuron as one bit heap (partial-product bits, inverted for
     negative digits, plus the one bits of the folded constant) reduced by full adders to
     two rows and one final adder: the full adders are about ``bits - width``, and the
-    final adder is ``width`` long."""
+    final adder is ``width`` long.
+
+    ``channels``: the first layer's ADCs (an interface), as the generator reads them: a
+    ``thermometer`` input adds one bit per signed digit of each step between levels, a
+    ``binary`` one its code up to the highest level, an input without an ADC a constant."""
     width = acc.width
     bits, constant = 0, neuron.bias
     for k, x in enumerate(inputs):
         if not neuron.weights[k]:
             continue
+        channel = channels[k] if channels is not None else None
+        if channel is not None and (channel.encoding == "thermometer" or not channel.comparators):
+            values = [neuron.connection_value(k, code) for code in channel.levels]
+            constant += values[0]
+            for a, b in zip(values, values[1:]):
+                for shift, sign in csd_digits(b - a):
+                    bits += shift < width
+                    if sign < 0:  # an inverted bit: -b*2**s = ~b*2**s + 2**s - 2**(s+1)
+                        constant -= 1 << shift
+            continue
+        if channel is not None:  # the encoder's code never exceeds the top level
+            x = Interval(0, channel.levels[-1])
         if x.lo == x.hi:  # constant input: folded into the constant
             constant += neuron.connection_interval(k, x).lo
             continue
@@ -80,12 +98,19 @@ def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _layer_costs(layer: Layer, inputs: tuple[Interval, ...]) -> tuple[int, int, int, int]:
-    """Summed :func:`_neuron_costs` of one layer whose inputs lie in ``inputs``."""
+def _layer_costs(layer: Layer, inputs: tuple[Interval, ...],
+                 channels: tuple[Channel, ...] | None = None) -> tuple[int, int, int, int]:
+    """Summed :func:`_neuron_costs` of one layer whose inputs lie in ``inputs`` (read
+    through ``channels``, the ADCs, for the first layer of a network with an interface);
+    each binary ADC's encoder counts as comparator bits, one per comparator."""
     info = analyze_layer(layer, inputs)
-    costs = [_neuron_costs(neuron, inputs, acc, out) for neuron, acc, out
+    costs = [_neuron_costs(neuron, inputs, acc, out, channels) for neuron, acc, out
              in zip(layer.neurons, info.accumulators, info.outputs)]
-    return tuple(map(sum, zip(*costs)))
+    full, half, clamp, comparator = map(sum, zip(*costs))
+    if channels is not None:
+        comparator += sum(c.comparators for k, c in enumerate(channels)
+                          if c.encoding == "binary" and any(n.weights[k] for n in layer.neurons))
+    return full, half, clamp, comparator
 
 
 def table_nodes(table: np.ndarray) -> int:
@@ -117,8 +142,10 @@ def features(network: Network) -> CostFeatures:
     tabulated = network.table_inputs is not None  # the output layer is inside a table
     built = network.layers[:-1] if tabulated else network.layers
     full = half = clamp = comparator = 0
-    for layer, info in zip(built, network.analysis):
-        costs = _layer_costs(layer, info.inputs)
+    interface = network.interface
+    for index, (layer, info) in enumerate(zip(built, network.analysis)):
+        channels = interface.channels if interface is not None and index == 0 else None
+        costs = _layer_costs(layer, info.inputs, channels)
         full, half, clamp, comparator = (full + costs[0], half + costs[1], clamp + costs[2],
                                          comparator + costs[3])
     if tabulated:

@@ -217,16 +217,19 @@ def fit_interface(exact: Network, network: Network, train_codes: np.ndarray,
     for _ in range(ALTERNATIONS):
         maps = tuple(code_map(c, exact.input_bits, result.interface.sensor_bits)
                      for c in result.interface.channels)
+        # the candidates carry the interface, so the estimator prices the inputs as the
+        # generator builds them (thermometer bits, or an encoder's few levels)
+        behind = replace(network, interface=result.interface)
         core = greedy_search(exact, train_codes, val_codes, val_labels, model,
                              replace(options, time_budget_s=share), None, train_labels,
-                             start_from=network, input_maps=maps)
+                             start_from=behind, input_maps=maps)
         budget_hit = budget_hit or core.budget_hit
-        if core.chosen.network == network or core.chosen.area_um2 >= model.area_um2(network):
+        if core.chosen.network == behind or core.chosen.area_um2 >= model.area_um2(behind):
             break
         if progress:
-            progress(f"core behind the ADCs: estimated area {model.area_um2(network) / 1e8:.3f} "
+            progress(f"core behind the ADCs: estimated area {model.area_um2(behind) / 1e8:.3f} "
                      f"-> {core.chosen.area_um2 / 1e8:.3f} cm² ({len(core.steps)} steps)")
-        network = core.chosen.network
+        network = replace(core.chosen.network, interface=network.interface)
         steps += [f"core: {step}" for step in core.steps]
         result = search_interface(network, scorer, adc, time_budget_s=share, progress=progress,
                                   start=result.interface)

@@ -75,3 +75,28 @@ def test_a_tabulated_output_layer_costs_its_table_not_its_adders():
         replace(n, weights=(0, 0, 0)) for n in net.layers[1].neurons)),))
     assert f.full_adders == features(hidden_only).full_adders  # the output layer adds none
     assert f.decision_bits == 0 and f.table_nodes == table_nodes(decision_table(net)) > 0
+
+
+def test_the_estimator_reads_the_adcs_as_the_generator_builds_them(monkeypatch):
+    """Worked by hand: one neuron 3*x, x read through an ADC with levels 0, 5, 15.
+    Thermometer: the steps 15 and 30 are 0b1111 - 0b10000 + ... in signed digits: 15 =
+    16 - 1 (two digits), 30 = 32 - 2 (two digits), so four 1-bit rows enter the heap
+    instead of 3*x's eight partial-product bits; binary: the code keeps its four bits
+    (levels up to 15) and the encoder adds one comparator bit per reference."""
+    from dataclasses import replace
+
+    from bespoke.ir import Layer, Network, Neuron
+    from bespoke.ir.interface import Channel, Interface
+
+    monkeypatch.setattr("bespoke.ir.network.TABLE_MAX_BITS", 0)  # adders, not a decision table
+    net = Network(4, (Layer((Neuron((3,), 0, None), Neuron((1,), 0, None))),), "argmax", 2)
+    thermometer = replace(net, interface=Interface(10, 4, (Channel((320, 960), (0, 5, 15),
+                                                                   "thermometer"),)))
+    binary = replace(net, interface=Interface(10, 4, (Channel((320, 960), (0, 5, 15)),)))
+    plain = features(net)
+    assert features(binary).comparator_bits == plain.comparator_bits + 2
+    assert features(binary).full_adders == plain.full_adders
+    assert features(thermometer).full_adders < plain.full_adders
+    # an input without an ADC is a constant: no heap bits at all
+    silent = replace(net, interface=Interface(10, 4, (Channel((), (7,)),)))
+    assert features(silent).full_adders == 0 and features(silent).half_adders == 0
