@@ -91,10 +91,12 @@ class _Timer:
         log.info("[%s] done in %.2f s", name, self.seconds[name])
 
 
-def _check_outdir(outdir: Path) -> None:
+def _check_outdir(outdir: Path, marker: str = MARKER, made_by: str = "bespoke") -> None:
+    """Refuse an output folder that holds something ``made_by`` did not write (no
+    ``marker`` file in it)."""
     if outdir.exists() and (not outdir.is_dir() or (any(outdir.iterdir())
-                                                    and not (outdir / MARKER).exists())):
-        raise BespokeError(f"{outdir} exists and was not made by bespoke: choose another -o "
+                                                    and not (outdir / marker).exists())):
+        raise BespokeError(f"{outdir} exists and was not made by {made_by}: choose another -o "
                            "folder or remove it")
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from ..ir.emulate import decision_table
 from ..ir.interface import Channel
 from ..ir.network import (ClampActivation, Interval, Layer, Network, ThresholdActivation,
-                          analyze_layer, csd_digits, trailing_zeros)
+                          analyze_layer, trailing_zeros)
 
 FEATURES = ("full_adders", "half_adders", "clamp_bits", "comparator_bits", "decision_bits",
             "table_nodes")
@@ -62,13 +62,12 @@ def _neuron_costs(neuron, inputs: tuple[Interval, ...], acc: Interval,
             continue
         channel = channels[k] if channels is not None else None
         if channel is not None and (channel.encoding == "thermometer" or not channel.comparators):
-            values = [neuron.connection_value(k, code) for code in channel.levels]
-            constant += values[0]
-            for a, b in zip(values, values[1:]):
-                for shift, sign in csd_digits(b - a):
-                    bits += shift < width
-                    if sign < 0:  # an inverted bit: -b*2**s = ~b*2**s + 2**s - 2**(s+1)
-                        constant -= 1 << shift
+            base, steps = neuron.level_steps(k, channel.levels)
+            constant += base
+            for _, shift, sign in steps:
+                bits += shift < width
+                if sign < 0:  # an inverted bit: -b*2**s = ~b*2**s + 2**s - 2**(s+1)
+                    constant -= 1 << shift
             continue
         if channel is not None:  # the encoder's code never exceeds the top level
             x = Interval(0, channel.levels[-1])

@@ -32,7 +32,7 @@ import numpy as np
 from ..hw.adc import AdcModel
 from ..ir.emulate import accumulate, activate, decide
 from ..ir.interface import SENSOR_BITS, Channel, Interface
-from ..ir.network import Network, csd_digits
+from ..ir.network import Network
 from .scoring import Scorer, loss_bound
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,7 @@ def choose_encodings(network: Network, interface: Interface) -> Interface:
             if not neuron.weights[k]:
                 continue
             binary += sum(max(0, code_bits - term.mask) for term in neuron.terms(k))
-            values = [neuron.connection_value(k, code) for code in channel.levels]
-            thermometer += sum(len(csd_digits(b - a)) for a, b in zip(values, values[1:]))
+            thermometer += len(neuron.level_steps(k, channel.levels)[1])
         encoding = "thermometer" if thermometer <= binary else "binary"
         channels.append(Channel(channel.thresholds, channel.levels, encoding))
     return Interface(interface.sensor_bits, interface.input_bits, tuple(channels))
@@ -150,18 +149,25 @@ class _InterfaceScorer:
             worst = max(worst, self._bound(split, self.prediction[-1] == labels))
         return worst
 
+    def _moved(self, split: int, k: int, mapping: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The samples of ``split`` whose code of input ``k`` ``mapping`` changes, and their
+        first-layer accumulators with it."""
+        column = self.scorer.splits[split][0][:, k]
+        moved = np.flatnonzero(mapping[column] != self.maps[k][column])
+        table = self.contributions[k]
+        acc = (self.acc[split][moved] - table[self.maps[k][column[moved]]]
+               + table[mapping[column[moved]]])
+        return moved, acc
+
     def accept(self, k: int, mapping: np.ndarray) -> float:
         """Make input ``k`` read through ``mapping`` in the base (only the samples whose code
         moves are recomputed); the new base's bound over every split."""
         worst = -np.inf
-        table = self.contributions[k]
-        for split, (codes, labels) in enumerate(self.scorer.splits):
-            column = codes[:, k]
-            moved = np.flatnonzero(mapping[column] != self.maps[k][column])
+        for split, (_, labels) in enumerate(self.scorer.splits):
+            moved, acc = self._moved(split, k, mapping)
             if len(moved):
-                self.acc[split][moved] += (table[mapping[column[moved]]]
-                                           - table[self.maps[k][column[moved]]])
-                self.prediction[split][moved] = self._finish(self.acc[split][moved])
+                self.acc[split][moved] = acc
+                self.prediction[split][moved] = self._finish(acc)
             worst = max(worst, self._bound(split, self.prediction[split] == labels))
         self.maps[k] = mapping.copy()
         return worst
@@ -171,14 +177,10 @@ class _InterfaceScorer:
         base with input ``k`` read through ``mapping``; stops early above ``limit``."""
         self.evaluations += 1
         worst = -np.inf
-        table = self.contributions[k]
-        for split, (codes, labels) in enumerate(self.scorer.splits):
-            column = codes[:, k]
-            moved = np.flatnonzero(mapping[column] != self.maps[k][column])
+        for split, (_, labels) in enumerate(self.scorer.splits):
+            moved, acc = self._moved(split, k, mapping)
             prediction = self.prediction[split]
             if len(moved):
-                acc = (self.acc[split][moved] - table[self.maps[k][column[moved]]]
-                       + table[mapping[column[moved]]])
                 prediction = prediction.copy()
                 prediction[moved] = self._finish(acc)
             worst = max(worst, self._bound(split, prediction == labels))

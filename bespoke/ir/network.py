@@ -234,6 +234,17 @@ class Neuron:
         """What connection ``k`` adds to the accumulator when its input is ``code``."""
         return sum(t.sign * (((code >> t.mask) << t.mask) << t.shift) for t in self.terms(k))
 
+    def level_steps(self, k: int, levels: tuple[int, ...],
+                    ) -> tuple[int, tuple[tuple[int, int, int], ...]]:
+        """Connection ``k`` read as the thermometer bits of an ADC whose levels are the
+        codes ``levels``: what it adds at level 0, and ``(bit, shift, sign)`` for every
+        signed digit of every step (bit ``j`` adds the step from level ``j`` to ``j + 1``).
+        The generator builds these rows and the estimator counts them."""
+        values = [self.connection_value(k, code) for code in levels]
+        steps = zip(values, values[1:])
+        return values[0], tuple((j, shift, sign) for j, (low, high) in enumerate(steps)
+                                for shift, sign in csd_digits(high - low))
+
     def connection_interval(self, k: int, x: Interval) -> Interval:
         """Exact range of connection ``k``'s contribution when its input lies in ``x``."""
         base = self.input_masks[k] if self.input_masks else 0

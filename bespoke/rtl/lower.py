@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir.interface import Channel
 from ..ir.network import (ClampActivation, Interval, Network, Neuron, ThresholdActivation,
-                          csd_digits, input_port)
+                          input_port)
 
 #: the name of input ``index``'s port (the IR's rule)
 input_name = input_port
@@ -97,7 +97,7 @@ class NeuronCircuit(wiring.Component):
         self.constant = neuron.bias + sum(neuron.connection_interval(k, inputs[k]).lo
                                           for k, w in enumerate(neuron.weights)
                                           if w and inputs[k].lo == inputs[k].hi)
-        self.constant += sum(_connection_values(neuron, k, c)[0]
+        self.constant += sum(neuron.level_steps(k, c.levels)[0]
                              for k, c in self.thermometer.items() if inputs[k].lo != inputs[k].hi)
         ports = {f"i{k}": In(self.thermometer[k].comparators if k in self.thermometer
                              else _shape(inputs[k])) for k in self.used}
@@ -128,23 +128,13 @@ class NeuronCircuit(wiring.Component):
         return m
 
 
-def _connection_values(neuron: Neuron, k: int, channel: Channel) -> list[int]:
-    """What connection ``k`` adds to the accumulator at each of the channel's levels: the
-    emulator's terms (masks and truncation included) applied to the level's code."""
-    return [neuron.connection_value(k, code) for code in channel.levels]
-
-
 def _thermometer_rows(neuron: Neuron, k: int, channel: Channel,
                       bits: Value) -> list[tuple[Value, int, bool]]:
     """Connection ``k`` from thermometer bits: bit ``j`` adds the step between levels
     ``j`` and ``j + 1`` (its canonical signed digits, each a shifted copy of the bit); the
     value at level 0 is in the neuron's constant."""
-    values = _connection_values(neuron, k, channel)
-    rows = []
-    for j in range(channel.comparators):
-        for shift, sign in csd_digits(values[j + 1] - values[j]):
-            rows.append((bits[j], shift, sign < 0))
-    return rows
+    _, steps = neuron.level_steps(k, channel.levels)
+    return [(bits[j], shift, sign < 0) for j, shift, sign in steps]
 
 
 def _encoded(channel: Channel, bits: Value, width: int) -> Value:

@@ -138,7 +138,6 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
     _check_ports(ports, inputs, output_width, verilog_path.name)
     harness = workdir / "harness.v"
     harness.write_text(render_harness(ports, inputs=inputs, module=module))
-    codes = values
     extra_sources = [Path(s).resolve() for s in sources[1:]]
     files = {name: workdir / f"{name}.hex" for name in ("vectors", "expected", "observed")}
     files["vectors"].write_text("".join(f"{v:x}\n" for v in pack(values,
@@ -174,8 +173,8 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
                                 f"see {workdir / 'sim.log'}")
     observed = np.array([int(line, 16) for line in files["observed"].read_text().split()],
                         dtype=np.int64)
-    if len(observed) != len(codes):
-        raise VerificationError(f"the simulation answered {len(observed)} of {len(codes)} "
+    if len(observed) != len(values):
+        raise VerificationError(f"the simulation answered {len(observed)} of {len(values)} "
                                 f"vectors: see {workdir / 'sim.log'}")
     import cocotb
 
@@ -188,11 +187,17 @@ def verify(verilog_path: Path, network: Network, codes: np.ndarray, workdir: Pat
     start = time.perf_counter()
     expected = predict_vectors(network, codes)
     observed, simulator = simulate(verilog_path, network, codes, workdir, expected, extra_sources)
+    return _compared(observed, expected, simulator, start, "vectors")
+
+
+def _compared(observed: np.ndarray, expected: np.ndarray, simulator: str, start: float,
+              what: str) -> VerificationResult:
+    """The simulation's answers against the emulator's, logged."""
     mismatches = int(np.count_nonzero(observed != expected))
     seconds = time.perf_counter() - start
-    log.info("simulated %d vectors with %s in %.1f s: %d mismatches", len(codes), simulator,
+    log.info("simulated %d %s with %s in %.1f s: %d mismatches", len(expected), what, simulator,
              seconds, mismatches)
-    return VerificationResult(len(codes), mismatches, simulator, observed, expected, seconds)
+    return VerificationResult(len(expected), mismatches, simulator, observed, expected, seconds)
 
 
 def verify_system(system_path: Path, core_path: Path, network: Network, sensor: np.ndarray,
@@ -206,8 +211,4 @@ def verify_system(system_path: Path, core_path: Path, network: Network, sensor: 
     observed, simulator = simulate_module([system_path, core_path], SYSTEM_MODULE,
                                           system_ports(network), network.output_width,
                                           system_values(network, sensor), expected, workdir)
-    mismatches = int(np.count_nonzero(observed != expected))
-    seconds = time.perf_counter() - start
-    log.info("simulated %d sensor vectors through the system in %.1f s: %d mismatches",
-             len(sensor), seconds, mismatches)
-    return VerificationResult(len(sensor), mismatches, simulator, observed, expected, seconds)
+    return _compared(observed, expected, simulator, start, "sensor vectors through the system")

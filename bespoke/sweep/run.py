@@ -22,7 +22,7 @@ from typing import Iterator
 from ..version import __version__
 from ..cluster import connect, local_cluster, quiet_dask
 from ..errors import BespokeError, one_line
-from ..flow import _replace
+from ..flow import _check_outdir as check_outdir, _replace
 from .jobs import Job, plan, tool_versions
 from .results import JobResult, SweepSummary, write_results
 from .spec import OPTIONS, Source, SweepSpec
@@ -205,13 +205,6 @@ def run_job(payload: Payload) -> Outcome:
 
 
 # --------------------------------------------------------------------------- the sweep
-
-def _check_outdir(outdir: Path) -> None:
-    if outdir.exists() and (not outdir.is_dir() or (any(outdir.iterdir())
-                                                    and not (outdir / SWEEP_MARKER).exists())):
-        raise BespokeError(f"{outdir} exists and was not made by bespoke sweep: choose another "
-                           "-o folder or remove it")
-
 
 @contextmanager
 def _locked(outdir: Path) -> Iterator[None]:
@@ -447,7 +440,7 @@ def run_sweep(spec: SweepSpec, outdir: str | Path, *, scheduler: str | None = No
     write ``results.json``, ``results.md`` and ``accuracy_area.svg``."""
     start = time.perf_counter()
     outdir = Path(outdir)
-    _check_outdir(outdir)
+    check_outdir(outdir, SWEEP_MARKER, "bespoke sweep")
     if scheduler is not None and workers is not None:
         raise BespokeError("--workers sizes the local cluster: leave it out with --scheduler")
     if workers is not None and workers < 1:
