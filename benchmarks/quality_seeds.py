@@ -1,6 +1,6 @@
 """Approximation quality over several seeds: how much test accuracy the search really costs.
 
-    .venv/bin/python benchmarks/quality_seeds.py [--seeds 0 1 ... 15] [--no-retrain-too]
+    .venv/bin/python benchmarks/quality_seeds.py [--seeds 0 1 ... 15] [--no-retrain-too] [--jobs 2]
 
 The suite (``benchmarks/suite.py``) runs the whole flow on one seed.  Its test splits are
 small (30 samples for iris: one sample is 3.3 points), so one seed's test loss is mostly
@@ -27,6 +27,7 @@ import logging
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,9 @@ from bespoke.ir.emulate import predict_codes
 from bespoke.report.plots import loss_reduction_plot
 from bespoke.approx.candidates import SearchOptions
 from bespoke.approx.neighbourhood import nearest_other_distance, reach_neighbourhood
+from bespoke.hw.adc import load_adc_model
 from bespoke.hw.synth import synthesize
+from bespoke.hw.system import conventional_system, system_report
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -76,13 +79,33 @@ def fresh_neighbourhood(seen: np.ndarray, seen_labels: np.ndarray) -> np.ndarray
     return reach_neighbourhood(seen, seen_labels, copies, seed=1)[0]
 
 
-def changed_answers(exact, chosen, drawn: np.ndarray, test: np.ndarray) -> dict:
-    """Test answers the chosen design changes, and as many as its rate of changed answers
-    on ``drawn`` (:func:`fresh_neighbourhood`) predicts for the test split."""
-    rate = np.mean(predict_codes(exact, drawn) != predict_codes(chosen, drawn))
-    return {"changed_test": int(np.count_nonzero(predict_codes(exact, test)
-                                                 != predict_codes(chosen, test))),
-            "changed_predicted": float(rate * len(test))}
+def changed_answers(exact, chosen, drawn: np.ndarray, X_test: np.ndarray) -> dict:
+    """Test answers the chosen design changes (through its ADCs, if it has them), and as many
+    as its rate of changed answers on ``drawn`` (:func:`fresh_neighbourhood`, codes; each read
+    at its lowest sensor value) predicts for the test split."""
+    interface = chosen.network.interface
+    read = drawn if interface is None else interface.codes(
+        drawn << (interface.sensor_bits - exact.network.input_bits))
+    rate = np.mean(predict_codes(exact.network, drawn) != predict_codes(chosen.network, read))
+    return {"changed_test": int(np.count_nonzero(exact.predict(X_test) != chosen.predict(X_test))),
+            "changed_predicted": float(rate * len(X_test))}
+
+
+def system_figures(exact, chosen, exact_area_um2: float, core_area_um2: float) -> dict:
+    """The chosen design's on-sensor system (its ADCs by the bundled model, its synthesized
+    core) beside the exact design with a conventional flash ADC on every input."""
+    adc = load_adc_model()
+    interface = chosen.network.interface
+    mine = system_report(interface, adc, core_area_um2, None)
+    baseline = conventional_system(exact.network.n_inputs, exact.network.input_bits, adc,
+                                   exact_area_um2, None, interface.sensor_bits)
+    return {"system_area_cm2": mine["total"]["area_cm2"],
+            "adc_area_cm2": mine["adc"]["area_cm2"], "adc_power_mw": mine["adc"]["power_mw"],
+            "comparators": interface.comparators,
+            "baseline_area_cm2": baseline["total"]["area_cm2"],
+            "baseline_adc_power_mw": baseline["adc"]["power_mw"],
+            "system_area_reduction": baseline["total"]["area_cm2"] / mine["total"]["area_cm2"],
+            "adc_power_reduction": baseline["adc"]["power_mw"] / max(mine["adc"]["power_mw"], 1e-9)}
 
 
 def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
@@ -117,7 +140,9 @@ def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
                      "validation_accuracy": chosen.search.chosen.accuracy,
                      "search_s": round(seconds, 1),
                      "budget_hit": chosen.search.budget_hit,
-                     **changed_answers(exact.network, chosen.network, drawn, test)}
+                     **changed_answers(exact, chosen, drawn, X_test)}
+        if chosen.network.interface is not None:
+            row[kind]["system"] = system_figures(exact, chosen, row["exact"]["area_um2"], area)
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row
 
@@ -152,7 +177,10 @@ def markdown(rows: list[dict], args, wall: float) -> str:
            "stratified splits and", f"search (`bespoke compile --seed SEED`, search time "
            f"{args.search_time:g} s, budget 1 point). Test accuracy by the bit-exact",
            "emulator; area by Yosys on the bundled EGFET library. Loss is against the exact design",
-           "of the same seed, in points; ± is one standard error over the seeds.", ""]
+           "of the same seed, in points; ± is one standard error over the seeds. The flow builds",
+           "the on-sensor system (ADCs + core): test samples are read through its ADCs, and the",
+           "area reductions below are its core's against the exact core (the system section adds",
+           "the ADCs).", ""]
     for kind in runs:
         title = ("The default flow (retraining when the search is stuck)" if kind == "approximate"
                  else "The search alone (`--no-retrain`)")
@@ -170,6 +198,7 @@ def markdown(rows: list[dict], args, wall: float) -> str:
                 f"reduction {np.exp(np.mean(np.log([r['area_reduction'] for r in every]))):.2f}x; "
                 f"datasets with a mean loss above 1 point: "
                 f"{sum(s['mean_loss_points'] > 1 for s in table)} of {len(table)}.", ""]
+    out += system_markdown(rows)
     out += ["## Where unseen samples lie", "",
             "Median distance over the input codes from a test sample to the nearest seen (training",
             "or validation) sample, and from a seen sample to the nearest other distinct one (how",
@@ -194,8 +223,46 @@ def markdown(rows: list[dict], args, wall: float) -> str:
         out.append(f"| {r['dataset']} | {r['seed']} | {r['float_accuracy']:.4f} | "
                    f"{r['exact']['test_accuracy']:.4f} | {cells} | "
                    + " / ".join(f"{r[k]['search_s']:.0f}" for k in runs) + " |")
-    out += ["", f"Wall time: {wall / 60:.1f} min. Plot: `quality_seeds.svg`."]
+    out += ["", f"Wall time: {wall / 60:.1f} min ({args.jobs} run(s) at once). "
+            "Plot: `quality_seeds.svg`."]
     return "\n".join(out) + "\n"
+
+
+def system_markdown(rows: list[dict]) -> list[str]:
+    """The default flow's on-sensor systems over the seeds, beside the published ADC-aware
+    systems (DESIGN.md section 8) and the exact design with conventional ADCs."""
+    mine = [r for r in rows if "system" in r.get("approximate", {})]
+    if not mine:
+        return []
+    out = ["## The on-sensor system (ADCs + core)", "",
+           "The default flow builds the on-sensor system: bespoke ADCs (bundled EGFET model) in",
+           "front of the synthesized core; the losses above are its losses (test samples read",
+           "through its ADCs). Baseline: the exact design with a conventional 4-bit flash ADC on",
+           "every input. Published: ADC-aware printed systems at <= 1 % loss (their areas",
+           "compare directly; DESIGN.md section 8). Geometric means over the seeds.", "",
+           "| dataset | mean loss (pts) | system area (cm²) | published (cm²) | ratio | area red. "
+           "vs baseline | ADC power red. | comparators (mean) |", "|---|---|---|---|---|---|---|---|"]
+    ratios = []
+    for name in dict.fromkeys(r["dataset"] for r in mine):
+        runs = [r for r in mine if r["dataset"] == name]
+        figures = [r["approximate"]["system"] for r in runs]
+        losses = np.array([r["approximate"]["loss_points"] for r in runs])
+        error = losses.std(ddof=1) / np.sqrt(len(losses)) if len(losses) > 1 else float("nan")
+        area = suite._geomean(f["system_area_cm2"] for f in figures)
+        published = suite.PUBLISHED_SYSTEM.get(name)
+        if published:
+            ratios.append(area / published[0])
+        out.append(f"| {name} | {losses.mean():+.2f} ± {error:.2f} | {area:.2f} | "
+                   + (f"{published[0]:.1f} | {area / published[0]:.2f} | " if published
+                      else "– | – | ")
+                   + f"{suite._geomean(f['system_area_reduction'] for f in figures):.2f}x | "
+                   f"{suite._geomean(f['adc_power_reduction'] for f in figures):.2f}x | "
+                   f"{np.mean([f['comparators'] for f in figures]):.1f} |")
+    if ratios:
+        out += ["", f"On the {len(ratios)} datasets with a published ADC-aware system: system area "
+                f"{suite._geomean(ratios):.2f}x the published on the geometric mean (largest "
+                f"{max(ratios):.2f}x)."]
+    return out + [""]
 
 
 def main() -> int:
@@ -207,19 +274,25 @@ def main() -> int:
     parser.add_argument("--no-retrain-too", action="store_true",
                         help="also run the search alone (bespoke compile --no-retrain)")
     parser.add_argument("--only", nargs="*", help="run only these datasets (results not written)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at once (each on one core; wall times then overlap)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     start = time.perf_counter()
-    rows = []
+    tasks = []
     chosen = [b for b in suite.BENCHMARKS if not args.only or b.name in args.only]
     for number, bench in enumerate(chosen, 1):
         data = suite.load(bench, args.datasets)
         if data is None:
             print(f"[{number}/{len(chosen)}] {bench.name}: skipped (no data)", flush=True)
             continue
-        X, y, _ = data
-        for seed in args.seeds:
-            row = one_run(bench, X, y, seed, args)
+        tasks += [(number, bench, data[0], data[1], seed) for seed in args.seeds]
+    rows = []
+    with ProcessPoolExecutor(args.jobs) as pool:  # each run is single-threaded
+        futures = [pool.submit(one_run, bench, X, y, seed, args)
+                   for _, bench, X, y, seed in tasks]
+        for (number, bench, _, _, seed), future in zip(tasks, futures):
+            row = future.result()
             rows.append(row)
             print(f"[{number}/{len(chosen)}] {bench.name} seed {seed}: " + ", ".join(
                 f"{k} {row[k]['area_reduction']:.2f}x at {row[k]['loss_points']:+.2f} points"

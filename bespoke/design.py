@@ -115,8 +115,8 @@ class Design:
         from .hw.adc import load_adc_model
 
         core, found = fit_interface(self.network, chosen.network,
-                                    self.codes(np.asarray(X_train, float)), train_index,
-                                    self.codes(np.asarray(X_val, float)), val_index,
+                                    self.sensor(np.asarray(X_train, float)), train_index,
+                                    self.sensor(np.asarray(X_val, float)), val_index,
                                     load_adc_model(adc_model), max_accuracy_loss=max_accuracy_loss,
                                     time_budget_s=max(time_budget_s / 2, 1.0), progress=progress)
         return replace(chosen, network=replace(core, interface=found.interface),

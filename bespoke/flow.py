@@ -164,8 +164,8 @@ def run_compile(config: CompileConfig) -> dict:
         with timer.step("interface"):
             if config.approximate:
                 core, interface_search = fit_interface(
-                    exact_design.network, design.network, design.codes(X_train), y_train,
-                    design.codes(X_val), y_val, adc_model,
+                    exact_design.network, design.network, design.sensor(X_train), y_train,
+                    design.sensor(X_val), y_val, adc_model,
                     max_accuracy_loss=config.max_accuracy_loss,
                     time_budget_s=max(config.search_time_s / 2, 1.0),
                     progress=lambda line: log.info("[interface] %s", line))
@@ -205,23 +205,27 @@ def run_compile(config: CompileConfig) -> dict:
                     exact_design.codes(X_test), adc_model)
 
     def system(result_report: dict) -> None:
-        if adc_model is None:
-            return
-        interface = design.network.interface
-        quantizer = design.quantizer
-        synthesized = "area" in result_report
-        core_area = (result_report["area"]["um2"] if synthesized
-                     else AreaModel.bundled().area_um2(design.network))
-        result_report["system"] = system_report(
-            interface, adc_model, core_area,
-            result_report["power"]["mw"] if synthesized else None,
-            design.feature_names,
-            lambda i, t: quantizer.feature_value(i, t, interface.sensor_bits),
-            "synthesis" if synthesized else "estimate (not synthesized)",
-            _histograms(design.sensor(X_train), interface.sensor_bits))
+        if adc_model is not None:
+            bits = design.network.interface.sensor_bits
+            _add_system(result_report, design, adc_model,
+                        lambda i, t: design.quantizer.feature_value(i, t, bits),
+                        _histograms(design.sensor(X_train), bits))
 
     return _publish(config, design, vectors, len(test_vectors), timer, complete, baseline,
                     sensor, system)
+
+
+def _add_system(result_report: dict, design: Design, adc_model: AdcModel,
+                feature_value=None, histograms=None) -> None:
+    """``report.json``'s ``system``: ``design``'s ADCs priced by ``adc_model`` with its
+    synthesized core (or the core's estimate, without synthesis)."""
+    synthesized = "area" in result_report
+    core_area = (result_report["area"]["um2"] if synthesized
+                 else AreaModel.bundled().area_um2(design.network))
+    result_report["system"] = system_report(
+        design.network.interface, adc_model, core_area,
+        result_report["power"]["mw"] if synthesized else None, design.feature_names,
+        feature_value, "synthesis" if synthesized else "estimate (not synthesized)", histograms)
 
 
 def _publish(config: CompileConfig, design: Design, vectors: np.ndarray, n_test: int,
@@ -300,8 +304,15 @@ def run_integer_spec(config: CompileConfig) -> dict:
     _check_outdir(Path(config.outdir))
     timer = _Timer()
     with timer.step("ingest"):
+        adc_model = load_adc_model(config.adc_model) if config.adc else None
         design = Design.from_integer_spec(config.integer_spec, config.design_name)
+    if adc_model is None:  # the core alone, whatever ADCs the specification gives
+        design = design.with_interface(None)
+    elif design.network.interface is None:  # a conventional flash ADC on every input read
+        design = design.with_interface(grid_interface(design.network))
     vectors = verification_vectors(design.network, None, config.random_vectors, config.seed)
+    sensor = (sensor_vectors(design.network, None, config.random_vectors, config.seed)
+              if adc_model is not None else None)
     _check_size(design.network, config.force, len(vectors), config.synthesize)
     network = design.network
 
@@ -314,13 +325,19 @@ def run_integer_spec(config: CompileConfig) -> dict:
                       "classes": [str(c) for c in design.classes]},
             "options": {"input_bits": network.input_bits, "weight_bits": design.options.weight_bits,
                         "seed": config.seed, "random_vectors": config.random_vectors,
-                        "synthesize": config.synthesize},
+                        "synthesize": config.synthesize, "adc": config.adc,
+                        "adc_model": Path(config.adc_model).name if config.adc_model else None},
             "accuracy": None,  # an integer specification comes without data
             "verification": {k: v for k, v in result.to_dict().items() if k != "seconds"},
             "circuit": _circuit(design),
         }
 
-    return _publish(config, design, vectors, len(vectors), timer, complete)
+    def system(result_report: dict) -> None:
+        if adc_model is not None:
+            _add_system(result_report, design, adc_model)
+
+    return _publish(config, design, vectors, len(vectors), timer, complete, sensor=sensor,
+                    system=system)
 
 
 #: An A4 sheet: beyond it a printed classifier is impractical, and synthesis and

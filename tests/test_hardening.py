@@ -45,6 +45,9 @@ def inputs(tmp_path_factory):
     (folder / "empty.csv").write_text("")
     (folder / "spec.json").write_text('{"input_bits": 4, "layers": []}')
     (folder / "adc.json").write_text('{"name": "half a model"}')
+    (folder / "spec_adc.json").write_text(
+        '{"input_bits": 2, "layers": [{"weights": [[1, -1]], "biases": [0]}], "interface": '
+        '{"inputs": [{"thresholds": [9, 3], "levels": [0, 1, 2]}, {"levels": [0]}]}}')
     assert main(["-q", "compile", "--exact", "--no-synth", "--random-vectors", "20",
                  str(folder / "good.pkl"), "--data", str(folder / "iris.csv"),
                  "-o", str(folder / "out")]) == 0
@@ -83,6 +86,7 @@ BAD_INPUTS = [
     ("good.pkl", "iris.csv", ["--approximate", "--search-time", "0"], "must be positive"),
     ("good.pkl", "iris.csv", ["--search-restarts", "0"], "--search-restarts 0 must be 1 or more"),
     (None, None, ["--integer-spec", "spec.json"], "'layers' must be a non-empty list"),
+    (None, None, ["--integer-spec", "spec_adc.json"], "input 0: thresholds must be strictly"),
     ("good.pkl", "iris.csv", ["--adc-model", "adc.json"], "must hold exactly the fields"),
     ("good.pkl", "iris.csv", ["--adc-model", "missing_adc.json"], "does not exist"),
 ]

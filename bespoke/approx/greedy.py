@@ -12,6 +12,7 @@ import numpy as np
 
 from ..ir import network as ir
 from ..ir.emulate import predict_codes
+from ..ir.interface import Interface
 from ..ir.network import Network, csd_digits
 from . import knobs as ax
 from .candidates import (Candidate, ProgressBar, SearchOptions, SearchResult, batches,
@@ -120,7 +121,8 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
                   progress: Callable[[str], None] | None = None,
                   train_labels: np.ndarray | None = None,
                   start_from: Network | None = None,
-                  input_maps: tuple[np.ndarray, ...] | None = None) -> SearchResult:
+                  interface: Interface | None = None,
+                  sensor: tuple[np.ndarray, np.ndarray] | None = None) -> SearchResult:
     """Greedy descent in area within the accuracy budget (see the module docstring),
     from ``start_from`` (a design within the budget; default: ``exact``).
 
@@ -128,8 +130,9 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     current design on the training split (area never growing) and goes on from it if it
     is still within the budget, up to ``options.retrain_rounds`` times.
 
-    With ``input_maps`` (a fixed ADC interface, :class:`Scorer`), the candidates read the
-    codes through it; retraining is then off (it trains on the codes themselves).
+    With ``interface`` (fixed ADCs, :class:`Scorer`), the candidates read their codes
+    through it from the ``sensor`` values (training, validation) of the samples; retraining
+    is then off (it trains on the codes themselves).
 
     The budget holds on the validation split and on the training split (``train_labels``;
     without them, the exact design's own answers), for the loss plus two standard errors
@@ -138,8 +141,8 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
     start = time.perf_counter()
     train_labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
     score = Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
-                    options.max_accuracy_loss, options.neighbourhood, input_maps)
-    if input_maps is not None:
+                    options.max_accuracy_loss, options.neighbourhood, interface, sensor)
+    if interface is not None:
         train_codes = score.splits[1][0]  # as the candidates read them
         options = replace(options, retrain=False)
     stats = ax.InputStatistics.measure(exact, train_codes)

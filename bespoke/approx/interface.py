@@ -11,10 +11,18 @@ validation and training splits and their neighbourhoods, paired against the exac
 among those that do, the one saving the most ADC area and power per point of accuracy
 it may cost is taken, until none is left or the time is up.
 
-The references stay on the uniform grid, so an input's level is a function of its
-``b``-bit code, and every candidate is scored exactly by the integer emulator: each
-first-layer accumulator is a sum of one contribution per input (``bias + sum_k F_k[code_k]``),
-so a removal recomputes one input's contribution and the layers after it.
+A printed ladder is sized per design, so references need not stay on the uniform grid:
+the other change tried on each input is one reference fewer with all of its references
+placed anew where they cost the least on the training samples and their neighbourhoods
+(:mod:`.placement`: an exact dynamic program over the sorted sensor values, weighted by
+which answers of the core's decision each code gets right, not by sample density), and
+the codes read between them chosen freely.
+
+Candidates are scored exactly by the integer emulator from the samples' sensor values
+(``sensor_bits`` fixed point, whose top bits are the codes): each first-layer accumulator
+is a sum of one contribution per input (``bias + sum_k F_k[code_k]``), so a change to one
+input's ADC recomputes that input's contribution, for the samples whose code it changes,
+and the layers after it.
 
 Each input's encoding is then chosen: ``thermometer`` (the comparator bits enter the
 neurons' adder trees directly) when that puts no more bits into them than the ``binary``
@@ -33,6 +41,7 @@ from ..hw.adc import AdcModel
 from ..ir.emulate import accumulate, activate, decide
 from ..ir.interface import SENSOR_BITS, Channel, Interface
 from ..ir.network import Network
+from .placement import optimal_quantizer
 from .scoring import Scorer, loss_bound
 
 log = logging.getLogger(__name__)
@@ -64,14 +73,10 @@ def grid_interface(network: Network, sensor_bits: int = SENSOR_BITS) -> Interfac
         for channel, used in zip(conventional.channels, used_inputs(network))))
 
 
-def code_map(channel: Channel, input_bits: int, sensor_bits: int) -> np.ndarray:
-    """The code the core reads for each ``input_bits`` code of a channel whose references
-    lie on the uniform grid (each a multiple of ``2**(sensor_bits - input_bits)``)."""
-    step = 1 << (sensor_bits - input_bits)
-    if any(t % step for t in channel.thresholds):
-        raise ValueError("a reference off the uniform grid: the level is not a function of the code")
-    grid = np.arange(1 << input_bits, dtype=np.int64) * step
-    level = np.searchsorted(np.asarray(channel.thresholds, np.int64), grid, side="right")
+def sensor_map(channel: Channel, sensor_bits: int = SENSOR_BITS) -> np.ndarray:
+    """The code the core reads at each sensor value ``0 .. 2**sensor_bits - 1`` of a channel."""
+    values = np.arange(1 << sensor_bits, dtype=np.int64)
+    level = np.searchsorted(np.asarray(channel.thresholds, np.int64), values, side="right")
     return np.asarray(channel.levels, np.int64)[level]
 
 
@@ -100,9 +105,9 @@ def choose_encodings(network: Network, interface: Interface) -> Interface:
 
 class _InterfaceScorer:
     """Scores a core network behind candidate interfaces on every split of a
-    :class:`Scorer`, by first-layer contributions (see the module docstring): a removal
-    changes the code of the samples between two references only, and only those are
-    recomputed."""
+    :class:`Scorer` (its samples' sensor values), by first-layer contributions (see the
+    module docstring): a change to one input's ADC changes the code of the samples between
+    its old and new references only, and only those are recomputed."""
 
     def __init__(self, network: Network, scorer: Scorer):
         self.network, self.scorer = network, scorer
@@ -140,10 +145,11 @@ class _InterfaceScorer:
         self.maps = [m.copy() for m in maps]
         self.acc, self.prediction = [], []
         worst = -np.inf
-        for split, (codes, labels) in enumerate(self.scorer.splits):
-            acc = np.broadcast_to(self.bias, (len(codes), len(self.bias))).copy()
+        for split, (_, labels) in enumerate(self.scorer.splits):
+            sensor = self.scorer.sensor[split]
+            acc = np.broadcast_to(self.bias, (len(sensor), len(self.bias))).copy()
             for k, mapping in enumerate(maps):
-                acc += self.contributions[k][mapping[codes[:, k]]]
+                acc += self.contributions[k][mapping[sensor[:, k]]]
             self.acc.append(acc)
             self.prediction.append(self._finish(acc))
             worst = max(worst, self._bound(split, self.prediction[-1] == labels))
@@ -152,7 +158,7 @@ class _InterfaceScorer:
     def _moved(self, split: int, k: int, mapping: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The samples of ``split`` whose code of input ``k`` ``mapping`` changes, and their
         first-layer accumulators with it."""
-        column = self.scorer.splits[split][0][:, k]
+        column = self.scorer.sensor[split][:, k]
         moved = np.flatnonzero(mapping[column] != self.maps[k][column])
         table = self.contributions[k]
         acc = (self.acc[split][moved] - table[self.maps[k][column[moved]]]
@@ -171,6 +177,27 @@ class _InterfaceScorer:
             worst = max(worst, self._bound(split, self.prediction[split] == labels))
         self.maps[k] = mapping.copy()
         return worst
+
+    def code_costs(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The sensor values of input ``k`` on the training split and the training samples'
+        neighbourhood copies, and per sample and core code ``c`` the cost of reading ``c``
+        there with every other input as in the base: 1 where the decision is then wrong,
+        a neighbourhood copy weighing ``1 / copies`` (each sample's neighbourhood counts
+        as much as the sample)."""
+        scorer, table = self.scorer, self.contributions[k]
+        n_val = len(scorer.splits[0][1])
+        parts = [(1, slice(None), 1.0)] + [
+            (split, slice(n_val * scorer.copies, None), 1.0 / scorer.copies)
+            for split in range(Scorer.NEIGHBOURHOOD, len(scorer.splits))]
+        values, costs = [], []
+        for split, rows, weight in parts:
+            column = scorer.sensor[split][rows, k]
+            labels = scorer.splits[split][1][rows]
+            base = self.acc[split][rows] - table[self.maps[k][column]]
+            costs.append(np.stack([weight * (self._finish(base + table[c]) != labels)
+                                   for c in range(len(table))], axis=1))
+            values.append(column)
+        return np.concatenate(values), np.concatenate(costs)
 
     def bound(self, k: int, mapping: np.ndarray, limit: float) -> float:
         """The largest loss bound over the splits (validation and training first) of the
@@ -193,17 +220,24 @@ class _InterfaceScorer:
 ALTERNATIONS = 2
 
 
-def fit_interface(exact: Network, network: Network, train_codes: np.ndarray,
-                  train_labels: np.ndarray, val_codes: np.ndarray, val_labels: np.ndarray,
+def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
+                  train_labels: np.ndarray, val_sensor: np.ndarray, val_labels: np.ndarray,
                   adc: AdcModel, *, max_accuracy_loss: float, time_budget_s: float,
+                  sensor_bits: int = SENSOR_BITS, off_grid: bool = True,
                   progress: Callable[[str], None] | None = None,
                   ) -> tuple[Network, InterfaceSearchResult]:
-    """The ADCs of ``network`` (a core derived from ``exact``), and the core again: under the
+    """The ADCs of ``network`` (a core derived from ``exact``), and the core again, from the
+    samples' ``sensor_bits`` sensor values (whose top bits are the codes): under the
     search's own budget rule (the same splits and neighbourhoods, relative to ``exact``),
     :func:`search_interface`, then up to :data:`ALTERNATIONS` times a greedy core search
     that reads the codes through those ADCs (few levels per input make knobs free that were
     not) followed by further removals, while that shrinks the core.  Returns the core and
-    the interface search (its ``interface`` is the chosen one; ``steps`` all rounds')."""
+    the interface search (its ``interface`` is the chosen one; ``steps`` all rounds').
+
+    With ``off_grid``, all of that runs twice, with references kept on the uniform grid and
+    with references placed anywhere (:func:`search_interface`), each with half the time,
+    and the system of least estimated area (ADCs by ``adc``, core by the area estimator)
+    is kept: greedy removals depend on their path, and either may end cheaper."""
     from .candidates import SearchOptions
     from .estimate import AreaModel
     from .greedy import greedy_search
@@ -211,41 +245,74 @@ def fit_interface(exact: Network, network: Network, train_codes: np.ndarray,
     began = time.perf_counter()
     model = AreaModel.bundled()
     options = SearchOptions(max_accuracy_loss)
+    train_sensor = np.asarray(train_sensor, np.int64)
+    val_sensor = np.asarray(val_sensor, np.int64)
+    shift = sensor_bits - exact.input_bits
+    train_codes, val_codes = train_sensor >> shift, val_sensor >> shift
+    sensor = (train_sensor, val_sensor)
     scorer = Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
-                    max_accuracy_loss, options.neighbourhood)
-    share = time_budget_s / (2 + 2 * ALTERNATIONS)  # the first removals get twice as much
-    result = search_interface(network, scorer, adc, time_budget_s=2 * share, progress=progress)
-    steps, evaluations, budget_hit = list(result.steps), result.evaluations, result.budget_hit
-    for _ in range(ALTERNATIONS):
-        maps = tuple(code_map(c, exact.input_bits, result.interface.sensor_bits)
-                     for c in result.interface.channels)
-        # the candidates carry the interface, so the estimator prices the inputs as the
-        # generator builds them (thermometer bits, or an encoder's few levels)
-        behind = replace(network, interface=result.interface)
-        core = greedy_search(exact, train_codes, val_codes, val_labels, model,
-                             replace(options, time_budget_s=share), None, train_labels,
-                             start_from=behind, input_maps=maps)
-        budget_hit = budget_hit or core.budget_hit
-        if core.chosen.network == behind or core.chosen.area_um2 >= model.area_um2(behind):
-            break
+                    max_accuracy_loss, options.neighbourhood, sensor=sensor)
+
+    def fit(network: Network, off_grid: bool, budget_s: float):
+        share = budget_s / (2 + 2 * ALTERNATIONS)  # the first removals get twice as much
+        result = search_interface(network, scorer, adc, sensor_bits=sensor_bits,
+                                  off_grid=off_grid, time_budget_s=2 * share, progress=progress)
+        steps, evaluations, budget_hit = list(result.steps), result.evaluations, result.budget_hit
+        for _ in range(ALTERNATIONS):
+            # the candidates carry the interface, so the estimator prices the inputs as the
+            # generator builds them (thermometer bits, or an encoder's few levels)
+            behind = replace(network, interface=result.interface)
+            core = greedy_search(exact, train_codes, val_codes, val_labels, model,
+                                 replace(options, time_budget_s=share), None, train_labels,
+                                 start_from=behind, interface=result.interface, sensor=sensor)
+            budget_hit = budget_hit or core.budget_hit
+            evaluations += core.evaluations
+            if core.chosen.network == behind or core.chosen.area_um2 >= model.area_um2(behind):
+                break
+            if progress:
+                progress(f"core behind the ADCs: estimated area {model.area_um2(behind) / 1e8:.3f}"
+                         f" -> {core.chosen.area_um2 / 1e8:.3f} cm² ({len(core.steps)} steps)")
+            network = replace(core.chosen.network, interface=network.interface)
+            steps += [f"core: {step}" for step in core.steps]
+            result = search_interface(network, scorer, adc, sensor_bits=sensor_bits,
+                                      off_grid=off_grid, time_budget_s=share, progress=progress,
+                                      start=result.interface)
+            steps += list(result.steps)
+            evaluations += result.evaluations
+            budget_hit = budget_hit or result.budget_hit
+        return network, InterfaceSearchResult(result.interface, tuple(steps), evaluations,
+                                              time.perf_counter() - began, result.loss_bound,
+                                              budget_hit)
+
+    def system_cost(fitted: tuple[Network, InterfaceSearchResult]) -> tuple[float, float]:
+        """Estimated system area (ADCs + core), then the ADCs' power."""
+        core, found = fitted
+        interface = found.interface
+        return (sum(adc.area_um2(c.comparators) for c in interface.channels)
+                + model.area_um2(replace(core, interface=interface)),
+                sum(adc.power_uw(interface.reference_fractions(i))
+                    for i in range(interface.n_inputs)))
+
+    # the greedy removals depend on their path: references on the grid and references
+    # placed anew are two searches, and the cheaper system is kept (the grid on a tie)
+    variants = (False, True) if off_grid else (False,)
+    fitted = []
+    for variant in variants:
+        fitted.append(fit(network, variant, time_budget_s / len(variants)))
         if progress:
-            progress(f"core behind the ADCs: estimated area {model.area_um2(behind) / 1e8:.3f} "
-                     f"-> {core.chosen.area_um2 / 1e8:.3f} cm² ({len(core.steps)} steps)")
-        network = replace(core.chosen.network, interface=network.interface)
-        steps += [f"core: {step}" for step in core.steps]
-        result = search_interface(network, scorer, adc, time_budget_s=share, progress=progress,
-                                  start=result.interface)
-        steps += list(result.steps)
-        evaluations += result.evaluations + core.evaluations
-        budget_hit = budget_hit or result.budget_hit
-    return network, InterfaceSearchResult(result.interface, tuple(steps), evaluations,
-                                          time.perf_counter() - began, result.loss_bound,
-                                          budget_hit)
+            area, power = system_cost(fitted[-1])
+            progress(f"references {'placed anywhere' if variant else 'on the uniform grid'}: "
+                     f"estimated system area {area / 1e8:.3f} cm², ADC power {power / 1e3:.2f} mW")
+    chosen = min(fitted, key=system_cost)
+    evaluations = sum(found.evaluations for _, found in fitted)
+    budget_hit = any(found.budget_hit for _, found in fitted)
+    return chosen[0], replace(chosen[1], evaluations=evaluations, budget_hit=budget_hit,
+                              seconds=time.perf_counter() - began)
 
 
 def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
                      sensor_bits: int = SENSOR_BITS, time_budget_s: float = 30.0,
-                     progress: Callable[[str], None] | None = None,
+                     off_grid: bool = True, progress: Callable[[str], None] | None = None,
                      start: Interface | None = None) -> InterfaceSearchResult:
     """The bespoke ADCs of ``network``'s inputs (see the module docstring); ``scorer``
     holds the splits, the exact design's answers and the budget; ``start`` (references on
@@ -262,7 +329,7 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
             Channel(c.thresholds, c.levels) if g.comparators else g
             for c, g in zip(start.channels, interface.channels)))
     bits = network.input_bits
-    maps = [code_map(c, bits, sensor_bits) for c in interface.channels]
+    maps = [sensor_map(c, sensor_bits) for c in interface.channels]
     evaluator = _InterfaceScorer(network, scorer)
     current = evaluator.rebase(maps)
     budget = max(scorer.budget, current)  # never worse than the core it starts from
@@ -275,29 +342,34 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
         return (adc.area_um2(channel.comparators) / conventional_area
                 + adc.power_uw(fractions) / conventional_power)
 
-    def candidates(k: int, limit: float):
-        """``(bound, saving, j, keep, channel, map)`` of every removal on input ``k``
-        within ``limit``."""
+    def moves(k: int, limit: float, placed: bool):
+        """``(bound, saving, order, step, channel, map)`` of each change to input ``k``'s ADC
+        that keeps its bound within ``limit``: each reference removed (the two levels it
+        separated read as the lower or the upper one) and, if ``placed``, one reference
+        fewer with all of them placed anew by the optimal quantizer (:mod:`.placement`)."""
         channel = interface.channels[k]
+        changes = [(channel.without_threshold(j, keep),
+                    f"input {k}: reference {channel.thresholds[j]} removed (keep {keep})")
+                   for j in range(channel.comparators) for keep in ("lower", "upper")]
+        if placed and channel.comparators:
+            fit = optimal_quantizer(*evaluator.code_costs(k), channel.comparators - 1)
+            changes.append((Channel(fit.thresholds, fit.levels),
+                            f"input {k}: {len(fit.thresholds)} references placed at "
+                            f"{list(fit.thresholds)} reading {list(fit.levels)}"))
         before = cost(channel)
-        found = []
-        for j in range(channel.comparators):
-            for keep in ("lower", "upper"):
-                new = channel.without_threshold(j, keep)
-                mapping = code_map(new, bits, sensor_bits)
-                b = evaluator.bound(k, mapping, limit)
-                if b <= limit + 1e-12:
-                    found.append((b, before - cost(new), j, keep, new, mapping))
-        return found
+        for order, (new, step) in enumerate(changes):
+            mapping = sensor_map(new, sensor_bits)
+            b = evaluator.bound(k, mapping, limit)
+            if b <= limit + 1e-12:
+                yield b, before - cost(new), order, step, new, mapping
 
     steps: list[str] = []
     budget_hit = False
 
     def take(k: int, move) -> float:
         nonlocal interface
-        b, _, j, keep, new, mapping = move
-        steps.append(f"input {k}: reference {interface.channels[k].thresholds[j]} removed "
-                     f"(keep {keep})")
+        _, _, _, step, new, mapping = move
+        steps.append(step)
         interface = interface.with_channel(k, new)
         maps[k] = mapping
         return evaluator.accept(k, mapping)
@@ -311,30 +383,30 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
             if time.perf_counter() - began > time_budget_s:
                 budget_hit = True
                 break
-            free = candidates(k, current)
+            free = list(moves(k, current, placed=False))
             if not free:
                 break
-            current = take(k, max(free, key=lambda m: (m[1], -m[2], m[3] == "lower")))
+            current = take(k, max(free, key=lambda m: (m[1], -m[2])))
     if progress:
         progress(f"interface: {interface.comparators} comparators after the removals that change "
                  f"no answer, {time.perf_counter() - began:.1f} s")
-    # 2. the best removal per unit of bound, over all inputs, while the budget allows
+    # 2. the change that saves most per unit of bound, over all inputs, while the budget allows
     while not budget_hit:
         best = None
         for k in range(interface.n_inputs):
             if time.perf_counter() - began > time_budget_s:
                 budget_hit = True
                 break
-            for move in candidates(k, budget):
+            for move in moves(k, budget, placed=off_grid):
                 ratio = move[1] / (max(move[0] - current, 0.0) + 1e-3)
-                key = (ratio, move[1], -k, -move[2], move[3] == "lower")
+                key = (ratio, move[1], -k, -move[2])
                 if best is None or key > best[0]:
                     best = (key, k, move)
         if best is None or budget_hit:
             break
         current = take(best[1], best[2])
         if progress and len(steps) % 10 == 0:
-            progress(f"interface: {len(steps)} references removed, {interface.comparators} "
+            progress(f"interface: {len(steps)} changes, {interface.comparators} comparators "
                      f"left, {time.perf_counter() - began:.1f} s")
     interface = choose_encodings(network, interface)
     seconds = time.perf_counter() - began

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..ir.emulate import predict_codes, predict_many, predict_rebiased, predict_variants, trace
+from ..ir.interface import SENSOR_BITS, Interface
 from ..ir.network import Network
 from .candidates import Candidate, batches
 from .estimate import AreaModel
@@ -55,24 +56,40 @@ class Scorer:
 
     def __init__(self, exact: Network, train_codes, train_labels, val_codes, val_labels,
                  model: AreaModel, budget: float, neighbourhood_samples: int = 0,
-                 input_maps: tuple[np.ndarray, ...] | None = None):
-        """``input_maps[k]``: the code the candidates read for each code of input ``k``
-        (the ADCs of a fixed interface, :func:`~.interface.code_map`); the exact design
-        is still scored on the codes themselves, so the budget stays relative to it."""
+                 interface: Interface | None = None,
+                 sensor: tuple[np.ndarray, np.ndarray] | None = None):
+        """``sensor``: the training and validation samples' sensor values (whose top
+        ``input_bits`` bits are the codes; default: each code's lowest sensor value), kept
+        per split in :attr:`sensor` (the neighbourhoods' copies moved by the same code
+        steps).  ``interface``: the candidates read their codes through these ADCs from
+        the sensor values; the exact design is still scored on the codes themselves, so the
+        budget stays relative to it."""
         self.splits = ((np.asarray(val_codes, np.int64), np.asarray(val_labels)),
                        (np.asarray(train_codes, np.int64), np.asarray(train_labels)))
+        sensor_bits = interface.sensor_bits if interface is not None else SENSOR_BITS
+        shift = sensor_bits - exact.input_bits
+        if sensor is None:
+            sensor = (self.splits[1][0] << shift, self.splits[0][0] << shift)
+        self.sensor = [np.asarray(sensor[1], np.int64), np.asarray(sensor[0], np.int64)]
+        for values, (codes, _) in zip(self.sensor, self.splits):
+            if values.shape != codes.shape or np.any(values >> shift != codes):
+                raise ValueError("the sensor values' top bits must be the codes")
         self.copies = 1  # of every sample in each neighbourhood
         if neighbourhood_samples:
             codes = np.concatenate([split[0] for split in self.splits])
             labels = np.concatenate([split[1] for split in self.splits])
+            values = np.concatenate(self.sensor)
             self.copies = max(1, neighbourhood_samples // (2 * max(len(codes), 1)))
             self.splits += (level_neighbourhood(codes, labels, self.copies),
                             reach_neighbourhood(codes, labels, self.copies))
+            origin = np.repeat(codes, self.copies, axis=0)
+            self.sensor += [np.repeat(values, self.copies, axis=0) + ((moved - origin) << shift)
+                            for moved, _ in self.splits[self.NEIGHBOURHOOD:]]
         self.model, self.budget, self.exact = model, budget, exact
         self.exact_right = [predict_codes(exact, codes) == labels for codes, labels in self.splits]
-        if input_maps is not None:
-            self.splits = tuple((np.stack([m[codes[:, k]] for k, m in enumerate(input_maps)],
-                                          axis=1), labels) for codes, labels in self.splits)
+        if interface is not None:
+            self.splits = tuple((interface.codes(values), labels)
+                                for values, (_, labels) in zip(self.sensor, self.splits))
         self.rebase(exact)
 
     def rebase(self, network: Network) -> None:

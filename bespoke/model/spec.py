@@ -16,6 +16,16 @@ reference design), a JSON file describes the integer network directly::
       ]                                        or relu (argmax over max(sum, 0))
     }
 
+The inputs' ADCs may be given too (``bespoke compile`` otherwise puts a conventional
+``input_bits`` flash ADC on every input the network reads; ``--no-adc`` compiles the core
+alone)::
+
+      "interface": {"sensor_bits": 10,         optional, 10 by default
+        "inputs": [{"thresholds": [t, ...],    sensor values s >= t, strictly increasing
+                    "levels": [c, ...],        the code read below, between, above them
+                    "encoding": "binary"},     or "thermometer"; optional
+                   ...]}                       one per input (no thresholds: a constant)
+
 A file may also hold ``{"designs": [spec, ...]}``; one is then chosen by name.  Every
 neuron computes ``sum(w * x) + b`` exactly; ties of the argmax go to the lowest index,
 and a one-neuron output layer predicts class 1 when its sum is positive.
@@ -26,6 +36,7 @@ import json
 from pathlib import Path
 
 from ..errors import BespokeError
+from ..ir.interface import SENSOR_BITS, Channel, Interface
 from ..ir.network import ClampActivation, Interval, Layer, Network, Neuron
 
 ACTIVATIONS = ("relu", "identity")
@@ -89,12 +100,43 @@ def network_from_spec(spec: dict, origin: str = "the integer specification") -> 
                            for n in neurons)
     n_out = len(layers[-1].neurons)
     relu_out = layers_spec[-1].get("activation", "identity") == "relu"
+    interface = _interface(spec["interface"], bits, len(layers_spec[0]["weights"][0]), origin) \
+        if spec.get("interface") is not None else None
     try:
         if n_out == 1:
-            return Network(bits, tuple(layers), "sign", 2)
-        return Network(bits, tuple(layers), "argmax", n_out, output_relu=relu_out)
+            return Network(bits, tuple(layers), "sign", 2, interface=interface)
+        return Network(bits, tuple(layers), "argmax", n_out, output_relu=relu_out,
+                       interface=interface)
     except ValueError as error:
         raise BespokeError(f"{origin}: {error}") from None
+
+
+def _interface(spec, input_bits: int, n_inputs: int, origin: str) -> Interface:
+    """The ADCs a specification's ``interface`` describes (see the module doc)."""
+    where = f"{origin}: interface"
+    if not isinstance(spec, dict) or not isinstance(spec.get("inputs"), list):
+        raise BespokeError(f"{where} must be an object with a list 'inputs'")
+    sensor_bits = spec.get("sensor_bits", SENSOR_BITS)
+    if not isinstance(sensor_bits, int) or not input_bits <= sensor_bits <= 24:
+        raise BespokeError(f"{where}: sensor_bits must be an integer from {input_bits} (the "
+                           f"input codes' bits) to 24, got {sensor_bits!r}")
+    if len(spec["inputs"]) != n_inputs:
+        raise BespokeError(f"{where}: {len(spec['inputs'])} ADCs given, the network has "
+                           f"{n_inputs} inputs: give one entry per input")
+    channels = []
+    for i, entry in enumerate(spec["inputs"]):
+        if not isinstance(entry, dict):
+            raise BespokeError(f"{where}: input {i} must be an object with thresholds and levels")
+        try:
+            channels.append(Channel(_integers(entry.get("thresholds", []), f"{where} input {i} thresholds"),
+                                    _integers(entry.get("levels"), f"{where} input {i} levels"),
+                                    entry.get("encoding", "binary")))
+        except ValueError as error:
+            raise BespokeError(f"{where}: input {i}: {error}") from None
+    try:
+        return Interface(sensor_bits, input_bits, tuple(channels))
+    except ValueError as error:
+        raise BespokeError(f"{where}: {error}") from None
 
 
 def load_integer_spec(path: str | Path, name: str | None = None) -> tuple[str, Network]:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..version import __version__
-from .spec import OPTIONS, Source, SweepSpec
+from .spec import FILE_OPTIONS, OPTIONS, Source, SweepSpec
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,9 @@ def plan(spec: SweepSpec, versions: dict[str, str]) -> list[Job]:
             chosen = dict(zip(names, values))
             options = {name: chosen.get(name, opt.default) for name, opt in OPTIONS.items()}
             identity_options = dict(options)
-            if options["liberty"] != "bundled":
-                identity_options["liberty"] = _file_digest(Path(options["liberty"]))
+            for name in FILE_OPTIONS:
+                if options[name] != "bundled":
+                    identity_options[name] = _file_digest(Path(options[name]))
             ident = _digest({"source": _source_identity(source), "options": identity_options})
             needed = {k: v for k, v in versions.items() if not k.startswith("yosys (")
                       or k == f"yosys ({options['yosys']})"}

@@ -25,7 +25,7 @@ from ..errors import BespokeError, one_line
 from ..flow import _check_outdir as check_outdir, _replace
 from .jobs import Job, plan, tool_versions
 from .results import JobResult, SweepSummary, write_results
-from .spec import OPTIONS, Source, SweepSpec
+from .spec import FILE_OPTIONS, OPTIONS, Source, SweepSpec
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Payload:
     model: bytes | None  # the fitted model file
     data: bytes
     data_name: str
-    liberty: bytes | None
+    files: dict[str, bytes]  # the file options' contents (FILE_OPTIONS), unless bundled
     versions: dict  # the tool versions the key assumes
 
 
@@ -166,10 +166,11 @@ def run_job(payload: Payload) -> Outcome:
             data = inputs / payload.data_name
             data.write_bytes(payload.data)
             options = job.options
-            liberty = None
-            if payload.liberty is not None:
-                liberty = inputs / Path(options["liberty"]).name
-                liberty.write_bytes(payload.liberty)
+            files = {}  # each file option, written beside the inputs
+            for name, content in payload.files.items():
+                files[OPTIONS[name].field] = inputs / name / Path(options[name]).name
+                files[OPTIONS[name].field].parent.mkdir()
+                files[OPTIONS[name].field].write_bytes(content)
             if job.source.trained:
                 model_path = inputs / "model.joblib"
                 joblib.dump(train(job.source, data, options), model_path)
@@ -178,10 +179,12 @@ def run_job(payload: Payload) -> Outcome:
                 model_path.write_bytes(payload.model)
             out = work / "out"
             kwargs = {OPTIONS[name].field: value for name, value in options.items()
-                      if name != "liberty"}
+                      if name not in FILE_OPTIONS}
             kwargs["max_accuracy_loss"] = options["max_accuracy_loss"] / 100.0
             run_compile(CompileConfig(model_path, data, out, label_column=job.source.label_column,
-                                      liberty=liberty, trust_model=job.source.trust, **kwargs))
+                                      trust_model=job.source.trust, **kwargs,
+                                      **({OPTIONS[name].field: None for name in FILE_OPTIONS}
+                                         | files)))
             if job.source.trained:
                 shutil.copy(model_path, out / "model.joblib")
             (out / "compile.log").write_text(stream.getvalue())
@@ -249,11 +252,12 @@ def _payload(job: Job, attempt: int, versions: dict, blobs: dict[Path, bytes]) -
         data, data_name = blobs[key], f"{source.sklearn}.csv"
     else:
         data, data_name = read(source.data), source.data.name
-    liberty = None if job.options["liberty"] == "bundled" else read(Path(job.options["liberty"]))
+    files = {name: read(Path(job.options[name])) for name in FILE_OPTIONS
+             if job.options[name] != "bundled"}
     needed = {k: v for k, v in versions.items()
               if not k.startswith("yosys (") or k == f"yosys ({job.options['yosys']})"}
     return Payload(job, attempt, None if source.trained else read(source.model), data, data_name,
-                   liberty, needed)
+                   files, needed)
 
 
 def _result(job: Job, status: str, **fields) -> JobResult:

@@ -49,7 +49,10 @@ OPTIONS: dict[str, OptionSpec] = {
     "formal_max_cells": OptionSpec(int, 1000, "formal_max_cells", lambda v: v >= 0, "0 or more"),
     "force": OptionSpec(bool, False, "force"),
     "adc": OptionSpec(bool, True, "adc"),
+    "adc_model": OptionSpec(str, "bundled", "adc_model"),
 }
+#: options whose value is a file (or "bundled"): it travels to the workers with the job
+FILE_OPTIONS = ("liberty", "adc_model")
 _SOURCE_KEYS = {
     "model": {"name", "file", "data", "dataset", "label_column", "trust", "options"},
     "train": {"name", "dataset", "data", "sklearn", "label_column", "hidden", "activation",
@@ -118,8 +121,8 @@ def _options(path: Path, section: str, table) -> tuple[tuple[str, tuple], ...]:
         if not values:
             raise BespokeError(f"{_where(path, f'{section} {name}')}: an empty list gives no jobs")
         values = [_value(path, section, name, v, OPTIONS[name]) for v in values]
-        if name == "liberty":
-            values = [v if v == "bundled" else str(_resolve(path, v, f"{section} liberty"))
+        if name in FILE_OPTIONS:
+            values = [v if v == "bundled" else str(_resolve(path, v, f"{section} {name}"))
                       for v in values]
         if len(set(values)) != len(values):
             raise BespokeError(f"{_where(path, f'{section} {name}')}: a value is listed twice")

@@ -1,9 +1,10 @@
 """The interface search: ADC references removed within the accuracy budget."""
 import numpy as np
+import pytest
 
 import bespoke
 from bespoke.approx.estimate import AreaModel
-from bespoke.approx.interface import code_map, grid_interface, search_interface
+from bespoke.approx.interface import grid_interface, search_interface, sensor_map
 from bespoke.approx.scoring import Scorer
 from bespoke.hw.adc import load_adc_model
 from bespoke.ir import Layer, Network, Neuron
@@ -29,8 +30,8 @@ def test_only_the_reference_the_decision_needs_is_kept():
     first, second = result.interface.channels
     assert second.comparators == 0
     assert first.thresholds == (512,)
-    mapping = code_map(first, 4, 10)
-    assert np.array_equal(mapping >= 8, np.arange(16) >= 8)
+    mapping = sensor_map(first, 10)
+    assert np.array_equal(mapping >= 8, np.arange(1024) >= 512)
     assert result.loss_bound <= 0.0 and not result.budget_hit
 
 
@@ -64,21 +65,64 @@ def test_the_core_searched_behind_the_adcs_keeps_the_budget_against_the_exact_de
     model, X_train, X_test, y_train, _ = trained("cancer", "relu", (3,))
     exact = bespoke.compile(model, X_train, y_train)
     index = bespoke.model.align_labels(y_train, exact.classes)
-    codes = exact.codes(X_train)
+    codes, sensor = exact.codes(X_train), exact.sensor(X_train)
     half = len(codes) // 2
-    core, result = fit_interface(exact.network, exact.network, codes[:half], index[:half],
-                                 codes[half:], index[half:], load_adc_model(),
+    core, result = fit_interface(exact.network, exact.network, sensor[:half], index[:half],
+                                 sensor[half:], index[half:], load_adc_model(),
                                  max_accuracy_loss=0.02, time_budget_s=30)
     assert result.loss_bound <= 0.02 + 1e-12
     # scored afresh: the core behind its ADCs, against the exact design on the codes
-    maps = tuple(code_map(c, 4, 10) for c in result.interface.channels)
     scorer = Scorer(exact.network, codes[:half], index[:half], codes[half:], index[half:],
-                    AreaModel.bundled(), 0.02, 16384, maps)
+                    AreaModel.bundled(), 0.02, 16384, result.interface,
+                    (sensor[:half], sensor[half:]))
     (candidate,) = scorer.confirm(scorer([core], ["chosen"]))
     assert candidate.loss_bound <= 0.02 + 1e-12
     assert result.interface.comparators < 15 * sum(c.comparators > 0
                                                    for c in result.interface.channels)
-    # the scorer's codes are what the system reads from sensor values at each code's start
-    assert np.array_equal(scorer.splits[0][0], result.interface.codes_of_levels(
-        np.stack([np.searchsorted(np.asarray(c.thresholds), codes[half:, k] * 64, side="right")
-                  for k, c in enumerate(result.interface.channels)], axis=1)))
+    # the scorer's codes are what the system reads from the sensor values
+    assert np.array_equal(scorer.splits[0][0], exact.with_interface(result.interface)
+                          .network.interface.codes(sensor[half:]))
+
+
+def test_the_placement_costs_are_the_decisions_each_code_gets_wrong():
+    """Worked by hand: class 1 iff 10 * ((x0 >> 2) << 2) - 75 > 0, i.e. iff code x0 >= 8.
+    A sample labelled 1 costs 1 at codes 0-7 and nothing at 8-15, whatever its sensor value;
+    one labelled 0 the other way round."""
+    from bespoke.approx.interface import _InterfaceScorer
+
+    net = Network(4, (Layer((Neuron((10, 0), -75, None, (2, 0)),)),), "sign", 2)
+    codes = np.array([[3, 0], [9, 5], [12, 1], [2, 2]], np.int64)
+    labels = np.array([0, 1, 0, 1])  # the last two: the exact design gets them wrong
+    sensor = codes * 64 + 17
+    scorer = Scorer(net, codes, labels, codes[:1], labels[:1], AreaModel.bundled(), 0.0,
+                    sensor=(sensor, sensor[:1]))
+    evaluator = _InterfaceScorer(net, scorer)
+    evaluator.rebase([sensor_map(c, 10) for c in grid_interface(net).channels])
+    values, costs = evaluator.code_costs(0)
+    assert np.array_equal(values, sensor[:, 0])
+    above = np.arange(16) >= 8
+    assert np.array_equal(costs, np.array([above, ~above, above, ~above], float))
+
+
+def test_sensor_values_whose_top_bits_are_not_the_codes_are_refused():
+    net = Network(4, (Layer((Neuron((10, 0), -75, None),)),), "sign", 2)
+    codes = np.array([[3, 0], [9, 5]], np.int64)
+    with pytest.raises(ValueError, match="top bits"):
+        Scorer(net, codes, np.array([0, 1]), codes, np.array([0, 1]), AreaModel.bundled(), 0.0,
+               sensor=(codes * 64 + 64, codes * 64))
+
+
+def test_neighbourhood_copies_keep_their_place_within_the_code():
+    """A neighbourhood copy moved by some code steps moves its sensor value by as many
+    steps of 64: its top bits are the copy's codes, its low bits the sample's."""
+    net = Network(4, (Layer((Neuron((10, 3), -75, None),)),), "sign", 2)
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 16, (40, 2))
+    sensor = codes * 64 + rng.integers(0, 64, (40, 2))
+    labels = predict_codes(net, codes)
+    scorer = Scorer(net, codes[:20], labels[:20], codes[20:], labels[20:], AreaModel.bundled(),
+                    0.0, 400, sensor=(sensor[:20], sensor[20:]))
+    origin = np.repeat(np.concatenate([sensor[20:], sensor[:20]]), scorer.copies, axis=0)
+    for split in range(Scorer.NEIGHBOURHOOD, len(scorer.splits)):
+        assert np.array_equal(scorer.sensor[split] >> 6, scorer.splits[split][0])
+        assert np.array_equal(scorer.sensor[split] & 63, origin & 63)

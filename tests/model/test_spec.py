@@ -81,14 +81,64 @@ def test_the_cli_compiles_a_specification_end_to_end(tmp_path):
     from bespoke.cli import main
 
     (tmp_path / "spec.json").write_text(json.dumps(SPEC))
-    assert main(["-q", "compile", "--integer-spec", str(tmp_path / "spec.json"),
+    assert main(["-q", "compile", "--integer-spec", str(tmp_path / "spec.json"), "--no-adc",
                  "-o", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "system" not in report and not (tmp_path / "out" / "system.v").exists()
     assert report["accuracy"] is None and report["model"]["name"] == "tiny"
     assert report["verification"]["mismatches"] == 0
     assert report["gate_level"]["verification"]["mismatches"] == 0
     assert report["gate_level"]["evaluation_exhaustive"]  # 9 input bits: every input checked
     assert report["cells"] > 0 and "no accuracy" in (tmp_path / "out" / "report.md").read_text()
+
+
+INTERFACE = {"sensor_bits": 8, "inputs": [
+    {"thresholds": [40, 200], "levels": [0, 3, 7]},
+    {"thresholds": [], "levels": [2]},
+    {"thresholds": [17], "levels": [1, 6], "encoding": "thermometer"}]}
+
+
+def test_a_specification_with_its_own_adcs_compiles_as_a_system(tmp_path):
+    """The specification's ADCs are the system's: ``system.v`` simulated from sensor values
+    to class, the references priced by the ADC model; without ADCs in the specification, a
+    conventional flash on every input."""
+    from bespoke.cli import main
+
+    (tmp_path / "spec.json").write_text(json.dumps({**SPEC, "interface": INTERFACE}))
+    assert main(["-q", "compile", "--integer-spec", str(tmp_path / "spec.json"),
+                 "--no-synth", "-o", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["system_verification"]["mismatches"] == 0
+    assert report["system_verification"]["vectors"] > 1000
+    system = report["system"]
+    assert [e["thresholds"] for e in system["inputs"]] == [[40, 200], [], [17]]
+    assert system["adc"]["comparators"] == 3 and system["sensor_bits"] == 8
+    assert "module system" in (tmp_path / "out" / "system.v").read_text()
+    _, network = load_integer_spec(tmp_path / "spec.json")
+    sensor = np.array([[39, 0, 16], [40, 255, 17], [255, 9, 255]])
+    assert network.interface.codes(sensor).tolist() == [[0, 2, 1], [3, 2, 6], [7, 2, 6]]
+
+    (tmp_path / "plain.json").write_text(json.dumps(SPEC))
+    assert main(["-q", "compile", "--integer-spec", str(tmp_path / "plain.json"),
+                 "--no-synth", "-o", str(tmp_path / "plain")]) == 0
+    report = json.loads((tmp_path / "plain" / "report.json").read_text())
+    assert [e["comparators"] for e in report["system"]["inputs"]] == [7, 7, 7]
+    assert report["system_verification"]["mismatches"] == 0
+
+
+@pytest.mark.parametrize("interface, message", [
+    ({"inputs": []}, "has 3 inputs"),
+    ({"inputs": [{"thresholds": [5, 3], "levels": [0, 1, 2]}] * 3}, "increasing"),
+    ({"inputs": [{"thresholds": [5], "levels": [0, 9]}] * 3}, "3-bit codes"),
+    ({"sensor_bits": 2, "inputs": [{"levels": [0]}] * 3}, "sensor_bits"),
+    ({"inputs": [{"thresholds": [5], "levels": [0, 1], "encoding": "gray"}] * 3}, "encoding"),
+    ([1, 2], "object"),
+])
+def test_bad_interfaces_in_a_specification_get_a_one_line_error(tmp_path, interface, message):
+    (tmp_path / "spec.json").write_text(json.dumps({**SPEC, "interface": interface}))
+    with pytest.raises(bespoke.BespokeError, match=message) as error:
+        load_integer_spec(tmp_path / "spec.json")
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from dataclasses import replace
 
 import joblib
 import psutil
@@ -18,6 +19,7 @@ import pytest
 from bespoke.cli import main
 from bespoke.cluster import local_cluster, quiet_dask
 from bespoke.errors import BespokeError
+from bespoke.hw.adc import load_adc_model
 from bespoke.sweep import load_spec, pareto, plan, run_sweep
 from bespoke.sweep.results import JobResult, accuracy_area_svg
 from bespoke.sweep.run import Payload, run_job
@@ -65,6 +67,7 @@ inits = 1
 input_bits = 4
 approximate = true
 search_time = 2
+adc_model = "adc.json"
 """
 
 
@@ -75,6 +78,10 @@ def _inputs(folder: Path) -> None:
     joblib.dump(model, folder / "iris.joblib")
     X, y = load_wine(return_X_y=True)
     write_csv(folder / "wine.csv", X, y)
+    # another technology's ADC figures: the bundled ones with comparators twice as large
+    adc = load_adc_model()
+    (folder / "adc.json").write_text(replace(
+        adc, name="twice-the-comparators", comparator_area_um2=2 * adc.comparator_area_um2).to_json())
 
 
 def _workers_of_this_process() -> list[str]:
@@ -154,7 +161,13 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
         assert (folder / "model.joblib").is_file() and (folder / "top.v").is_file()
         assert r.accuracy["rtl"] == r.accuracy["quantized"] > 0.8
     approx = out / "jobs" / next(r.name for r in good if r.source == "iris-approx-3")
-    assert "approximation" in json.loads((approx / "report.json").read_text())
+    approx_report = json.loads((approx / "report.json").read_text())
+    assert "approximation" in approx_report
+    # the job's ADC model travelled with it (the worker reads no file of the sweep's machine)
+    adc = approx_report["system"]
+    assert adc["adc_model"] == "twice-the-comparators"
+    assert adc["adc"]["area_cm2"] * 1e8 == pytest.approx(sum(
+        load_adc_model(tmp_path / "adc.json").area_um2(e["comparators"]) for e in adc["inputs"]))
     # the search's restarts ran in the job's worker: the sweep's parallelism is its jobs
     assert "4 restarts on this Dask worker" in (approx / "compile.log").read_text()
     table = json.loads((out / "results.json").read_text())
@@ -227,6 +240,7 @@ TRAIN = '[[train]]\nsklearn = "iris"\nhidden = [3]\n'
     ("[options]\ninput_bits = []\n" + TRAIN, "an empty list gives no jobs"),
     ("[options]\ninput_bits = [4, 4]\n" + TRAIN, "listed twice"),
     ("[options]\nliberty = 'missing.lib'\n" + TRAIN, "missing.lib does not exist"),
+    ("[options]\nadc_model = 'missing.json'\n" + TRAIN, "missing.json does not exist"),
     ('[[model]]\nfile = "nope.pkl"\ndata = "data.csv"\n', "nope.pkl does not exist"),
     ('[[model]]\nfile = "m.pkl"\n', "give 'data'"),
     ('[[model]]\nfile = "m.pkl"\ndata = "data.csv"\nlabel_column = "Z"\n', "no column 'Z'"),
@@ -290,7 +304,7 @@ def test_plan_combines_sources_and_options_and_keys_by_tool_versions(tmp_path):
 def test_a_worker_with_other_tool_versions_refuses_the_job(tmp_path):
     spec = load_spec(_write_spec(tmp_path, TRAIN))
     [job] = plan(spec, {"iverilog": "0.1"})
-    payload = Payload(job, 1, None, b"", "iris.csv", None, {"iverilog": "0.1"})
+    payload = Payload(job, 1, None, b"", "iris.csv", {}, {"iverilog": "0.1"})
     outcome = run_job(payload)
     assert not outcome.ok and "runs iverilog" in outcome.error and "assumes 0.1" in outcome.error
 
