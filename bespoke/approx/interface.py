@@ -315,13 +315,15 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
                      off_grid: bool = True, progress: Callable[[str], None] | None = None,
                      start: Interface | None = None) -> InterfaceSearchResult:
     """The bespoke ADCs of ``network``'s inputs (see the module docstring); ``scorer``
-    holds the splits, the exact design's answers and the budget; ``start`` (references on
-    the grid, within the budget with ``network``) is where removals start, instead of a
+    holds the splits (and their sensor values), the exact design's answers and the budget;
+    ``start`` (within the budget with ``network``) is where removals start, instead of a
     conventional ADC on every input the core reads.
 
     First every removal that changes no answer the budget counts (its bound does not
-    grow), input by input; then, while the time lasts, the removal that saves most ADC
-    area and power per unit of bound it adds, over all inputs."""
+    grow), input by input; then, while the time lasts, the change that saves most ADC
+    area and power per unit of bound it adds, over all inputs: a removal or, with
+    ``off_grid``, one reference fewer with all of the input's references placed anew
+    (:func:`~.placement.optimal_quantizer` on :meth:`_InterfaceScorer.code_costs`)."""
     began = time.perf_counter()
     interface = grid_interface(network, sensor_bits)
     if start is not None:  # what the core still reads: never more than where it starts
