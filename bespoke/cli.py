@@ -23,7 +23,8 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
                         help="fraction of the data held out for testing (default 0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and random vectors")
     parser.add_argument("--force", action="store_true",
-                        help="compile even a design estimated larger than an A4 sheet")
+                        help="compile even a design estimated larger than an A4 sheet, or a "
+                             "model that does not fit its data (with a warning in the report)")
     parser.add_argument("--random-vectors", type=int, default=1000,
                         help="random vectors simulated besides the test split (default 1000)")
     search = parser.add_argument_group("approximation")
@@ -90,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "of a model and data (format: README, 'Integer specifications')")
     comp.add_argument("--design", dest="design_name", metavar="NAME",
                       help="the design to compile from a specification that holds several")
+    comp.add_argument("--test-data", type=Path, metavar="CSV",
+                      help="your own test data (same columns as --data), on which every accuracy "
+                           "is reported; all of --data is then training data")
+    comp.add_argument("--validation-data", type=Path, metavar="CSV",
+                      help="the search's validation data (same columns as --data); the search then "
+                           "trains on all of the training data")
+    comp.add_argument("--input-scaler", type=Path, metavar="FILE",
+                      help="a fitted MinMaxScaler or StandardScaler the model's data went through "
+                           "outside the model (pickle/joblib/skops): folded into the input "
+                           "quantization, so the circuit reads the features in their own units")
     comp.add_argument("--label-column", default="Y", help="name of the label column (default Y)")
     comp.add_argument("--trust-model", action="store_true",
                       help="unpickle the model file without restrictions (runs any code it "
@@ -208,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
                                integer_spec=getattr(args, "integer_spec", None),
                                design_name=getattr(args, "design_name", None),
                                adc=getattr(args, "adc", True),
-                               adc_model=getattr(args, "adc_model", None))
+                               adc_model=getattr(args, "adc_model", None),
+                               test_data=getattr(args, "test_data", None),
+                               validation_data=getattr(args, "validation_data", None),
+                               input_scaler=getattr(args, "input_scaler", None))
         report = run_compile(config)
     except BespokeError as exc:
         if args.debug:

@@ -97,7 +97,8 @@ class Design:
         With ``adc`` (the default, as ``bespoke compile``), the result also has its ADCs: the
         references each input keeps are searched after the core, under the same budget and
         rule, relative to this design (``adc_model``: a JSON file, default the bundled
-        EGFET model; half of ``time_budget_s`` more).  Its ``interface_search`` holds the steps."""
+        EGFET model; ``time_budget_s`` more, half of it with references on the grid, half
+        placed anywhere).  Its ``interface_search`` holds the steps."""
         if not 0 <= max_accuracy_loss <= 1:
             raise BespokeError(f"max_accuracy_loss {max_accuracy_loss:g} must be a fraction in [0, 1]")
         train_index = align_labels(np.asarray(y_train), self.classes)
@@ -118,7 +119,7 @@ class Design:
                                     self.sensor(np.asarray(X_train, float)), train_index,
                                     self.sensor(np.asarray(X_val, float)), val_index,
                                     load_adc_model(adc_model), max_accuracy_loss=max_accuracy_loss,
-                                    time_budget_s=max(time_budget_s / 2, 1.0), progress=progress)
+                                    time_budget_s=max(time_budget_s, 1.0), progress=progress)
         return replace(chosen, network=replace(core, interface=found.interface),
                        interface_search=found)
 

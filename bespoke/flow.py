@@ -19,10 +19,12 @@ import numpy as np
 
 from .version import __version__
 from .report import pages as report
-from .model.data import align_labels, read_csv, split
+from .model.data import read_csv
+from .model.fit_check import check_fit, refuse_unless_fits
+from .model.splits import load_splits
 from .design import Design, compile
 from .errors import BespokeError, VerificationError
-from .model.ingest import load_model
+from .model.ingest import load_input_scaler, load_model
 from .hw.formal import DEFAULT_MAX_CELLS
 from .approx.knobs import describe
 from .approx.estimate import AreaModel
@@ -76,6 +78,12 @@ class CompileConfig:
     #: False: the core alone, for sensors with digital outputs
     adc: bool = True
     adc_model: Path | None = None  # None: the bundled EGFET flash ADC model
+    #: the user's own test data (then all of ``data`` is training data) and the search's
+    #: validation data (then the search trains on all of the training data); same columns
+    test_data: Path | None = None
+    validation_data: Path | None = None
+    #: a fitted scaler the model's data went through outside the model (folded in front)
+    input_scaler: Path | None = None
 
 
 class _Timer:
@@ -131,21 +139,32 @@ def run_compile(config: CompileConfig) -> dict:
     timer = _Timer()
     with timer.step("ingest"):
         mlp = load_model(config.model, trust=config.trust_model)
+        if config.input_scaler is not None:
+            mlp = mlp.with_input_scaler(load_input_scaler(config.input_scaler,
+                                                          trust=config.trust_model))
         data = read_csv(config.data, config.label_column)
         if data.X.shape[1] != mlp.n_features:
             raise BespokeError(f"{config.data} has {data.X.shape[1]} features but the model "
                                f"expects {mlp.n_features}: pass the data the model was trained on")
         adc_model = load_adc_model(config.adc_model) if config.adc else None
-        y_index = align_labels(data.y, mlp.classes)
-        X_train, X_test, y_train, y_test = split(data.X, y_index, config.test_size, config.seed)
-    with timer.step("quantize"):  # on the whole training split: --exact builds the same design
+        splits = load_splits(data, config.data, mlp.classes, label_column=config.label_column,
+                             test_data=config.test_data, validation_data=config.validation_data,
+                             test_size=config.test_size, validation_size=config.validation_size,
+                             seed=config.seed, search=config.approximate)
+        fit = check_fit(mlp, splits.training.X, splits.training.y, Path(config.data).name)
+        refuse_unless_fits(fit, config.force)
+        if fit.findings:
+            log.warning("--force: %s", "; ".join(fit.findings))
+        X_train, y_train = splits.training.X, splits.training.y
+        X_test, y_test = splits.test.X, splits.test.y
+    with timer.step("quantize"):  # on all the training data: --exact builds the same design
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,
                          feature_names=data.feature_names)
     n_train = len(y_train)
-    if config.approximate:  # the search validates on part of the training split
-        X_train, X_val, y_train, y_val = split(X_train, y_train, config.validation_size,
-                                               config.seed, "validation")
+    if config.approximate:  # what the search trains and validates on
+        X_train, y_train = splits.search_training.X, splits.search_training.y
+        X_val, y_val = splits.validation.X, splits.validation.y
     _check_size(design.network, config.force,
                 len(X_test) + design.network.n_inputs + 2 + config.random_vectors, config.synthesize)
     exact_design, search = design, None
@@ -167,7 +186,7 @@ def run_compile(config: CompileConfig) -> dict:
                     exact_design.network, design.network, design.sensor(X_train), y_train,
                     design.sensor(X_val), y_val, adc_model,
                     max_accuracy_loss=config.max_accuracy_loss,
-                    time_budget_s=max(config.search_time_s / 2, 1.0),
+                    time_budget_s=max(config.search_time_s, 1.0),
                     progress=lambda line: log.info("[interface] %s", line))
                 design = replace(design, network=core)
                 interface = interface_search.interface
@@ -182,7 +201,8 @@ def run_compile(config: CompileConfig) -> dict:
                                 config.seed)
 
     def complete(staging: Path, result) -> dict:
-        result_report = _build_report(config, design, mlp, n_train, X_test, y_test, result)
+        result_report = _build_report(config, design, mlp, n_train, X_test, y_test, result,
+                                      splits, fit)
         if search is not None:
             result_report["approximation"] = _approximation_report(search, exact_design)
             write_front(search, staging / "approximation")
@@ -427,7 +447,7 @@ def _replace(staging: Path, outdir: Path) -> None:
 
 
 def _build_report(config: CompileConfig, design: Design, mlp, n_train: int, X_test, y_test,
-                  result) -> dict:
+                  result, splits=None, fit=None) -> dict:
     n_test = len(y_test)
     float_pred = mlp.predict(X_test)
     quant_pred = design.predict(X_test)
@@ -439,7 +459,11 @@ def _build_report(config: CompileConfig, design: Design, mlp, n_train: int, X_te
                   "activation": mlp.activation, "n_classes": len(mlp.classes),
                   "classes": [str(c) for c in mlp.classes]},
         "data": {"name": config.data.name, "label_column": config.label_column,
-                 "n_train": n_train, "n_test": n_test},
+                 "n_train": n_train, "n_test": n_test,
+                 **({"parts": splits.describe()} if splits is not None else {}),
+                 **({"fit_check": fit.to_dict()} if fit is not None else {})},
+        "warnings": list(splits.warnings if splits is not None else ())
+        + [f"--force: {finding}" for finding in (fit.findings if fit is not None else ())],
         "options": {k: (v.name if isinstance(v, Path) else v) for k, v in asdict(config).items()
                     if k not in ("model", "data", "outdir")},
         "accuracy": {"float": float(np.mean(float_pred == truth)),

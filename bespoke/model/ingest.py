@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ class FloatMLP:
     input_scale: np.ndarray
     input_offset: np.ndarray
     estimator: Any  # the original object, used for the float reference predictions
+    #: where the training data's scaled inputs lie, when a scaler shows it: a
+    #: MinMaxScaler's feature_range, three standard deviations about a StandardScaler's mean
+    trained_span: tuple[float, float] | None = None
 
     @property
     def n_features(self) -> int:
@@ -70,6 +73,23 @@ class FloatMLP:
         """Float predictions of the original scikit-learn object (the reference)."""
         return np.asarray(self.estimator.predict(X))
 
+    def with_input_scaler(self, scaler: Any) -> "FloatMLP":
+        """This model behind a fitted scaler that was applied to its data outside it (as
+        if the two were one Pipeline): its inputs are then the raw features."""
+        from sklearn.pipeline import make_pipeline
+
+        if np.any(self.input_scale != 1) or np.any(self.input_offset != 0):
+            raise BespokeError("the model already scales its inputs (a Pipeline with a scaler): "
+                               "drop --input-scaler")
+        if getattr(scaler, "n_features_in_", self.n_features) != self.n_features:
+            raise BespokeError(f"the input scaler was fitted on {scaler.n_features_in_} features, "
+                               f"the model expects {self.n_features}: pass the scaler fitted on "
+                               "the model's training data")
+        scale, offset = _scaler_affine(scaler, self.n_features)
+        return replace(self, input_scale=scale, input_offset=offset,
+                       estimator=make_pipeline(scaler, self.estimator),
+                       trained_span=_trained_span(scaler))
+
 
 def _scaler_affine(step: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature ``(a, c)`` with ``step.transform(x) == x * a + c``."""
@@ -90,6 +110,18 @@ def _scaler_affine(step: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     raise BespokeError(
         f"pipeline step {type(step).__name__} is not supported: only MinMaxScaler or "
         "StandardScaler may precede the MLPClassifier")
+
+
+def _trained_span(step: Any) -> tuple[float, float] | None:
+    """Where a scaler puts its training data (see :attr:`FloatMLP.trained_span`)."""
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    if isinstance(step, MinMaxScaler):
+        low, high = step.feature_range
+        return float(low), float(high)
+    if isinstance(step, StandardScaler) and step.with_mean and step.with_std:
+        return -3.0, 3.0
+    return None
 
 
 def from_estimator(obj: Any) -> FloatMLP:
@@ -116,8 +148,9 @@ def from_estimator(obj: Any) -> FloatMLP:
         raise BespokeError(f"unknown hidden activation {obj.activation!r}")
     if obj.out_activation_ not in ("softmax", "logistic") or (
             obj.out_activation_ == "logistic" and obj.coefs_[-1].shape[1] != 1):
-        raise BespokeError("multi-label MLPClassifier models are not supported: train one "
-                           "classifier with a single label column")
+        raise BespokeError("the model was fitted on several label columns (one-hot or multi-"
+                           "label), which bespoke does not compile: refit it on one label column "
+                           "(for one-hot labels Y, on Y.argmax(axis=1))")
     coefs = tuple(np.asarray(c, dtype=float) for c in obj.coefs_)
     intercepts = tuple(np.asarray(b, dtype=float) for b in obj.intercepts_)
     for array in coefs + intercepts:
@@ -129,7 +162,8 @@ def from_estimator(obj: Any) -> FloatMLP:
         a, c = _scaler_affine(step, n)
         scale, offset = scale * a, offset * a + c
     return FloatMLP(coefs, intercepts, obj.activation, obj.out_activation_,
-                    np.asarray(obj.classes_), scale, offset, estimator)
+                    np.asarray(obj.classes_), scale, offset, estimator,
+                    _trained_span(scalers[-1]) if scalers else None)
 
 
 #: Module prefixes whose *classes* a model file may name (never their functions).
@@ -213,6 +247,20 @@ def _load_skops(path: Path, trust: bool):
         raise _not_a_model(path, exc) from exc
 
 
+def _load_object(path: Path, trust: bool):
+    """The object in a model-like file, read as :func:`load_model` reads models."""
+    import joblib
+
+    if path.suffix == ".skops":
+        return _load_skops(path, trust)
+    if trust:
+        try:
+            return joblib.load(path)
+        except Exception as exc:  # any unpickling failure means "not a model file"
+            raise _not_a_model(path, exc) from exc
+    return _restricted_load(path)
+
+
 def load_model(path: str | Path, *, trust: bool = False) -> FloatMLP:
     """Load a pickled/joblib model file and unpack it.
 
@@ -221,19 +269,26 @@ def load_model(path: str | Path, *, trust: bool = False) -> FloatMLP:
     them (:func:`_restricted_load`); ``trust=True`` loads them with plain joblib, for files
     whose origin the user trusts.
     """
-    import joblib
-
     path = Path(path)
     if not path.is_file():
         raise BespokeError(f"model file {path} does not exist: pass the path of a saved MLPClassifier")
-    if path.suffix == ".skops":
-        obj = _load_skops(path, trust)
-    elif trust:
-        try:
-            obj = joblib.load(path)
-        except Exception as exc:  # any unpickling failure means "not a model file"
-            raise _not_a_model(path, exc) from exc
-    else:
-        obj = _restricted_load(path)
+    obj = _load_object(path, trust)
     log.info("loaded %s from %s", type(obj).__name__, path)
     return from_estimator(obj)
+
+
+def load_input_scaler(path: str | Path, *, trust: bool = False) -> Any:
+    """A fitted ``MinMaxScaler`` or ``StandardScaler`` that scaled the model's data outside
+    it (``--input-scaler``), read with the same restrictions as models."""
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    path = Path(path)
+    if not path.is_file():
+        raise BespokeError(f"input scaler file {path} does not exist: pass the fitted "
+                           "MinMaxScaler or StandardScaler saved with joblib.dump")
+    scaler = _load_object(path, trust)
+    if not isinstance(scaler, (MinMaxScaler, StandardScaler)):
+        raise BespokeError(f"{path} holds a {type(scaler).__name__}, not a MinMaxScaler or "
+                           "StandardScaler: pass the scaler the model's data went through")
+    _scaler_affine(scaler, getattr(scaler, "n_features_in_", 1))  # fitted and affine
+    return scaler

@@ -159,6 +159,19 @@ def knob_summary(knobs: dict) -> str:
     return "; ".join(parts)
 
 
+def _data_lines(report: dict) -> list[str]:
+    """Where each part of the data comes from, and the warnings about it."""
+    parts = report.get("data", {}).get("parts")
+    lines = []
+    if parts:
+        names = {"training": "training (quantization)", "search_training": "search training",
+                 "validation": "search validation", "test": "test (every accuracy above)"}
+        lines += ["Data: " + "; ".join(f"{names[k]}: {v['source']}, {v['samples']} samples"
+                                      for k, v in parts.items()) + ".", ""]
+    lines += [f"**Warning**: {warning}." for warning in report.get("warnings", [])]
+    return lines + ([""] if report.get("warnings") else [])
+
+
 def render_markdown(report: dict, timing: dict | None = None) -> str:
     model, opts = report["model"], report["options"]
     acc, ver = report["accuracy"], report["verification"]
@@ -179,6 +192,7 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
             "|---|---|---|---|",
             f"| {_pct(acc['float'])} | {_pct(acc['quantized'])} | {_pct(acc['rtl'])} | {acc['n_test']} |",
             "",
+            *_data_lines(report),
         ] if acc else [
             f"Integer specification `{model.get('source', model['name'])}`: no data, so no accuracy.",
             "",
