@@ -14,7 +14,7 @@ from .model.data import align_labels
 from .ir.emulate import predict_codes
 from .approx.estimate import AreaModel
 from .errors import BespokeError
-from .model.ingest import FloatMLP, from_estimator, load_model
+from .model.ingest import FloatMLP, from_estimator, load_input_scaler, load_model
 from .ir.interface import SENSOR_BITS, Interface
 from .ir.network import Network
 from .rtl.lower import to_verilog
@@ -214,15 +214,22 @@ class Design:
 
 def compile(model: Any, X_train: np.ndarray, y_train: np.ndarray, *, input_bits: int = 4,
             weight_bits: int = 8, activation_bits: int | None = None,
-            feature_names: tuple[str, ...] | None = None) -> Design:
+            feature_names: tuple[str, ...] | None = None,
+            input_scaler: Any = None) -> Design:
     """Compile a fitted ``MLPClassifier`` (or ``Pipeline(scaler, MLPClassifier)``, or the
     path of one saved with pickle/joblib) into an exact bespoke design.
 
     ``X_train``/``y_train`` are the training features and labels: they calibrate the
-    input quantization and the hidden activation ranges.
+    input quantization and the hidden activation ranges.  ``input_scaler``: the fitted
+    ``MinMaxScaler``/``StandardScaler`` (or the path of one) the model's data went through
+    outside it; it is folded in front as a Pipeline's would be, and ``X_train`` (and every
+    input of the design) is then in the features' own units.
     """
     mlp = model if isinstance(model, FloatMLP) else (
         load_model(model) if isinstance(model, (str, Path)) else from_estimator(model))
+    if input_scaler is not None:
+        mlp = mlp.with_input_scaler(load_input_scaler(input_scaler)
+                                    if isinstance(input_scaler, (str, Path)) else input_scaler)
     X_train = np.asarray(X_train, dtype=float)
     if X_train.ndim != 2 or X_train.shape[1] != mlp.n_features:
         raise BespokeError(f"the data has shape {X_train.shape} but the model expects "

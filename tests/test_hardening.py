@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import MinMaxScaler
 
 from bespoke.cli import main
 
@@ -48,6 +49,15 @@ def inputs(tmp_path_factory):
     (folder / "spec_adc.json").write_text(
         '{"input_bits": 2, "layers": [{"weights": [[1, -1]], "biases": [0]}], "interface": '
         '{"inputs": [{"thresholds": [9, 3], "levels": [0, 1, 2]}, {"levels": [0]}]}}')
+    # a model fitted on features scaled outside it, and its scaler
+    scaler = MinMaxScaler().fit(X)
+    external = MLPClassifier((5,), max_iter=2000, random_state=0).fit(scaler.transform(X), y)
+    joblib.dump(external, folder / "external.pkl")
+    joblib.dump(scaler, folder / "scaler.pkl")
+    joblib.dump(MLPClassifier((3,), max_iter=300, random_state=0).fit(X, np.eye(3)[y]),
+                folder / "one_hot.pkl")
+    write_csv(folder / "far.csv", X * 1000, y)
+    (folder / "renamed.csv").write_text((folder / "iris.csv").read_text().replace("f0", "g0", 1))
     assert main(["-q", "compile", "--exact", "--no-synth", "--random-vectors", "20",
                  str(folder / "good.pkl"), "--data", str(folder / "iris.csv"),
                  "-o", str(folder / "out")]) == 0
@@ -89,6 +99,14 @@ BAD_INPUTS = [
     (None, None, ["--integer-spec", "spec_adc.json"], "input 0: thresholds must be strictly"),
     ("good.pkl", "iris.csv", ["--adc-model", "adc.json"], "must hold exactly the fields"),
     ("good.pkl", "iris.csv", ["--adc-model", "missing_adc.json"], "does not exist"),
+    ("external.pkl", "iris.csv", [], "not clearly above"),
+    ("good.pkl", "far.csv", [], "far outside the range the model's scaler was fitted on"),
+    ("one_hot.pkl", "iris.csv", [], "Y.argmax(axis=1)"),
+    ("good.pkl", "iris.csv", ["--test-data", "renamed.csv"], "pass a file with the same header"),
+    ("good.pkl", "iris.csv", ["--validation-data", "iris.csv"], "drop it with --exact"),
+    ("external.pkl", "iris.csv", ["--input-scaler", "missing.pkl"], "does not exist"),
+    ("external.pkl", "iris.csv", ["--input-scaler", "linear.pkl"], "not a MinMaxScaler"),
+    ("good.pkl", "iris.csv", ["--input-scaler", "scaler.pkl"], "already scales its inputs"),
 ]
 
 
@@ -98,7 +116,7 @@ def test_a_bad_input_is_one_line_exit_2_and_loses_nothing(inputs, capsys, model,
     out = inputs / "out"
     before = snapshot(out)
     files = ([str(inputs / model), "--data", str(inputs / data)] if model else [])
-    extra = [str(inputs / e) if e.endswith(".json") else e for e in extra]
+    extra = [str(inputs / e) if e.endswith((".json", ".csv", ".pkl")) else e for e in extra]
     mode = [] if "--approximate" in extra else ["--exact"]
     code = main(["-q", "compile", *mode, "--no-synth", *files, *extra, "-o", str(out)])
     err = capsys.readouterr().err.strip()
