@@ -57,6 +57,10 @@ def inputs(tmp_path_factory):
     joblib.dump(MLPClassifier((3,), max_iter=300, random_state=0).fit(X, np.eye(3)[y]),
                 folder / "one_hot.pkl")
     write_csv(folder / "far.csv", X * 1000, y)
+    one_hot = ["f0;f1;f2;f3;Y_0;Y_1;Y_2"] + [";".join([*map(repr, map(float, row)),
+                                                       *("1" if k == label else "0" for k in range(3))])
+                                             for row, label in zip(X, y)]
+    (folder / "one_hot.csv").write_text("\n".join(one_hot) + "\n")
     (folder / "renamed.csv").write_text((folder / "iris.csv").read_text().replace("f0", "g0", 1))
     assert main(["-q", "compile", "--exact", "--no-synth", "--random-vectors", "20",
                  str(folder / "good.pkl"), "--data", str(folder / "iris.csv"),
@@ -102,6 +106,7 @@ BAD_INPUTS = [
     ("external.pkl", "iris.csv", [], "not clearly above"),
     ("good.pkl", "far.csv", [], "far outside the range the model's scaler was fitted on"),
     ("one_hot.pkl", "iris.csv", [], "Y.argmax(axis=1)"),
+    ("good.pkl", "one_hot.csv", [], "holds its labels one-hot in columns Y_0, Y_1, Y_2"),
     ("good.pkl", "iris.csv", ["--test-data", "renamed.csv"], "pass a file with the same header"),
     ("good.pkl", "iris.csv", ["--validation-data", "iris.csv"], "drop it with --exact"),
     ("external.pkl", "iris.csv", ["--input-scaler", "missing.pkl"], "does not exist"),

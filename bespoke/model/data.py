@@ -33,6 +33,7 @@ def read_csv(path: str | Path, label_column: str = "Y") -> Dataset:
     rows = list(csv.reader(lines, delimiter=delimiter))
     header = [h.strip() for h in rows[0]]
     if label_column not in header:
+        _refuse_one_hot(path, header, rows[1:], label_column)
         raise BespokeError(f"{path} has no column {label_column!r} (columns: "
                            f"{', '.join(header[:8])}{', ...' if len(header) > 8 else ''}): "
                            "pass --label-column NAME")
@@ -57,6 +58,24 @@ def read_csv(path: str | Path, label_column: str = "Y") -> Dataset:
     if not np.all(np.isfinite(X)):
         raise BespokeError(f"{path} contains NaN or infinite feature values: remove or impute them")
     return Dataset(X, np.asarray(y), tuple(features))
+
+
+def _refuse_one_hot(path: Path, header: list[str], rows: list[list[str]], label: str) -> None:
+    """Refuse, with the fix, labels given one-hot: columns named after the label column
+    (``Y_0``, ``Y_1``, ...) holding 0 or 1 with exactly one 1 per row."""
+    columns = [i for i, h in enumerate(header) if h.startswith(label) and h != label]
+    if len(columns) < 2:
+        return
+    try:
+        values = np.array([[float(row[i]) for i in columns] for row in rows])
+    except (ValueError, IndexError):
+        return
+    if np.isin(values, (0, 1)).all() and (values.sum(axis=1) == 1).all():
+        names = [header[i] for i in columns]
+        raise BespokeError(
+            f"{path} holds its labels one-hot in columns {', '.join(names)}: bespoke reads one "
+            f"label column; add a column {label} with each row's class (pandas: df[{label!r}] = "
+            f"df[{names!r}].values.argmax(axis=1)) and drop those, then pass --label-column {label}")
 
 
 def align_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -27,6 +27,9 @@ def test_reads_the_shared_datasets(shared_datasets):
     ("a;Y\nnan;1\n", "Y", "NaN"),
     ("a;Y\n", "Y", "no data rows"),
     ("a;Y\n1;2;3\n", "Y", "has 3 fields"),
+    ("a;Y_0;Y_1;Y_2\n1;0;1;0\n2;1;0;0\n", "Y",
+     "one-hot in columns Y_0, Y_1, Y_2: .* df\\['Y'\\] = df\\[\\['Y_0', 'Y_1', 'Y_2'\\]\\]"
+     "\\.values\\.argmax\\(axis=1\\)"),
 ])
 def test_bad_files_get_one_line_errors(tmp_path, text, label, message):
     path = tmp_path / "d.csv"
@@ -38,6 +41,10 @@ def test_bad_files_get_one_line_errors(tmp_path, text, label, message):
 
 def test_labels_align_to_numeric_and_text_classes():
     assert align_labels(np.array(["2", "1.0", "3"]), np.array([1, 2, 3])).tolist() == [1, 0, 2]
+    # integer labels against float classes_, and the other way round: only the type differs
+    assert align_labels(np.array(["2", "1"]), np.array([1.0, 2.0])).tolist() == [1, 0]
+    assert align_labels(np.array(["0.0", "1.0"]), np.array([0, 1])).tolist() == [0, 1]
+    assert align_labels(np.array(["yes", "no"]), np.array(["no", "yes"])).tolist() == [1, 0]
     assert align_labels(np.array(["b", "a"]), np.array(["a", "b"])).tolist() == [1, 0]
     with pytest.raises(BespokeError, match="never seen"):
         align_labels(np.array(["4"]), np.array([1, 2, 3]))
