@@ -92,6 +92,7 @@ def _source_identity(source: Source) -> dict:
     else:
         identity |= {"model": _file_digest(source.model), "model_suffix": source.model.suffix,
                      "trust": source.trust}
+        identity |= {key: _file_digest(file) for key, file in source.files}
     return identity
 
 

@@ -44,7 +44,8 @@ class Payload:
     model: bytes | None  # the fitted model file
     data: bytes
     data_name: str
-    files: dict[str, bytes]  # the file options' contents (FILE_OPTIONS), unless bundled
+    #: the file options' contents (FILE_OPTIONS, unless bundled) and the source's own files
+    files: dict[str, bytes]
     versions: dict  # the tool versions the key assumes
 
 
@@ -166,11 +167,11 @@ def run_job(payload: Payload) -> Outcome:
             data = inputs / payload.data_name
             data.write_bytes(payload.data)
             options = job.options
-            files = {}  # each file option, written beside the inputs
-            for name, content in payload.files.items():
-                files[OPTIONS[name].field] = inputs / name / Path(options[name]).name
-                files[OPTIONS[name].field].parent.mkdir()
-                files[OPTIONS[name].field].write_bytes(content)
+            files = {}  # each file, written beside the inputs, by its CompileConfig field
+            for name, (field, origin) in _job_files(job).items():
+                files[field] = inputs / name / origin.name
+                files[field].parent.mkdir()
+                files[field].write_bytes(payload.files[name])
             if job.source.trained:
                 model_path = inputs / "model.joblib"
                 joblib.dump(train(job.source, data, options), model_path)
@@ -238,6 +239,14 @@ def _client(scheduler: str | None, workers: int | None):
         yield client
 
 
+def _job_files(job: Job) -> dict[str, tuple[str, Path]]:
+    """The files a job takes besides its model and data: ``name: (CompileConfig field,
+    the file on the sweep's machine)``."""
+    files = {name: (OPTIONS[name].field, Path(job.options[name])) for name in FILE_OPTIONS
+             if job.options[name] != "bundled"}
+    return files | {name: (name, path) for name, path in job.source.files}
+
+
 def _payload(job: Job, attempt: int, versions: dict, blobs: dict[Path, bytes]) -> Payload:
     def read(path: Path) -> bytes:
         if path not in blobs:
@@ -252,8 +261,7 @@ def _payload(job: Job, attempt: int, versions: dict, blobs: dict[Path, bytes]) -
         data, data_name = blobs[key], f"{source.sklearn}.csv"
     else:
         data, data_name = read(source.data), source.data.name
-    files = {name: read(Path(job.options[name])) for name in FILE_OPTIONS
-             if job.options[name] != "bundled"}
+    files = {name: read(origin) for name, (_, origin) in _job_files(job).items()}
     needed = {k: v for k, v in versions.items()
               if not k.startswith("yosys (") or k == f"yosys ({job.options['yosys']})"}
     return Payload(job, attempt, None if source.trained else read(source.model), data, data_name,

@@ -53,8 +53,11 @@ OPTIONS: dict[str, OptionSpec] = {
 }
 #: options whose value is a file (or "bundled"): it travels to the workers with the job
 FILE_OPTIONS = ("liberty", "adc_model")
+#: files a [[model]] source may bring besides its data (bespoke compile --test-data, ...)
+MODEL_FILES = ("test_data", "validation_data", "input_scaler")
 _SOURCE_KEYS = {
-    "model": {"name", "file", "data", "dataset", "label_column", "trust", "options"},
+    "model": {"name", "file", "data", "dataset", "label_column", "trust", "options",
+              "test_data", "validation_data", "input_scaler"},
     "train": {"name", "dataset", "data", "sklearn", "label_column", "hidden", "activation",
               "max_iter", "inits", "options"},
 }
@@ -77,6 +80,8 @@ class Source:
     max_iter: int = 2000
     inits: int = 3  # trainings from different seeds; the lowest training loss is kept
     options: tuple[tuple[str, tuple], ...] = ()  # this source's values, over the sweep's
+    #: a fitted model's own files (MODEL_FILES: the compile options of the same name)
+    files: tuple[tuple[str, Path], ...] = ()
 
     @property
     def trained(self) -> bool:
@@ -190,8 +195,13 @@ def _sources(path: Path, kind: str, entries) -> list[Source]:
                 raise BespokeError(f"{_where(path, f'{what} trust')}: expected true or false")
             name = _str(path, f"{what} name", entry.get("name", model.stem))
             dataset = _str(path, f"{what} dataset", entry.get("dataset", data.stem))
+            files = tuple((key, _resolve(path, entry[key], f"{what} {key}"))
+                          for key in MODEL_FILES if key in entry)
+            for key, file in files:
+                if key != "input_scaler":
+                    _check_label(path, file, label, f"{what} {key}")
             sources.append(Source(name, dataset, data, label, model=model, trust=trust,
-                                  options=options))
+                                  options=options, files=files))
             continue
         if ("data" in entry) == ("sklearn" in entry):
             raise BespokeError(f"{_where(path, what)}: give either 'data' (a CSV file) or "

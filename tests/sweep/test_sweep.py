@@ -13,6 +13,7 @@ from pathlib import Path
 from dataclasses import replace
 
 import joblib
+import numpy as np
 import psutil
 import pytest
 
@@ -340,3 +341,41 @@ def test_compile_runs_search_restarts_on_a_dask_scheduler_with_the_same_result(t
     assert (tmp_path / "here" / "top.v").read_bytes() == (tmp_path / "there" / "top.v").read_bytes()
     report = json.loads((tmp_path / "there" / "report.json").read_text())
     assert report["approximation"]["knobs"]
+
+
+def test_a_model_source_brings_its_own_test_data_and_input_scaler(tmp_path):
+    """A [[model]] source's test_data, validation_data and input_scaler travel with its jobs
+    (the worker reads no file of the sweep's machine) and mean what the compile options of
+    the same name mean."""
+    from sklearn.datasets import load_iris
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import MinMaxScaler
+
+    from bespoke.sweep.run import _payload
+
+    X, y = load_iris(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    train, test = order[:110], order[110:]
+    scaler = MinMaxScaler().fit(X[train])
+    model = MLPClassifier((4,), max_iter=2000, random_state=0).fit(scaler.transform(X[train]),
+                                                                   y[train])
+    joblib.dump(model, tmp_path / "external.joblib")
+    joblib.dump(scaler, tmp_path / "scaler.joblib")
+    write_csv(tmp_path / "train.csv", X[train], y[train])
+    write_csv(tmp_path / "test.csv", X[test], y[test])
+    (tmp_path / "sweep.toml").write_text(
+        '[options]\napproximate = false\nsynthesize = false\nadc = false\nrandom_vectors = 20\n'
+        '[[model]]\nfile = "external.joblib"\ndata = "train.csv"\ntest_data = "test.csv"\n'
+        'input_scaler = "scaler.joblib"\n')
+    spec = load_spec(tmp_path / "sweep.toml")
+    [job] = plan(spec, {})
+    outcome = run_job(_payload(job, 1, {}, {}))
+    assert outcome.ok, outcome.error
+    report = json.loads(outcome.files["report.json"])
+    assert report["data"]["parts"]["test"] == {"source": "test.csv", "samples": len(test)}
+    assert report["accuracy"]["float"] == model.score(scaler.transform(X[test]), y[test])
+    # another test file is another job
+    write_csv(tmp_path / "test2.csv", X[test][:-1], y[test][:-1])
+    (tmp_path / "sweep.toml").write_text((tmp_path / "sweep.toml").read_text()
+                                         .replace("test.csv", "test2.csv"))
+    assert plan(load_spec(tmp_path / "sweep.toml"), {})[0].ident != job.ident
