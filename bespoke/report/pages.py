@@ -28,6 +28,7 @@ def headline(report: dict) -> list[tuple[str, str]]:
     kind = "approximate" if "approximation" in report else "quantized"
     rows = [(f"accuracy float / {kind} / RTL",
              f"{_pct(acc['float'])} / {_pct(acc['quantized'])} / {_pct(acc['rtl'])}")] if acc else []
+    rows += [("warning", warning) for warning in report.get("warnings", [])]
     rows.append(("RTL vs emulator", f"{ver['mismatches']} mismatches in {ver['vectors']} vectors"))
     if "area" in report:
         power, gate = report["power"], report["gate_level"]
