@@ -89,16 +89,20 @@ def test_binary_pickle_with_comma_csv_and_text_labels(tmp_path):
 
 
 def test_a_constant_classifier_compiles_to_no_gates(tmp_path):
-    """An unscaled, barely trained model predicts one class everywhere: synthesis proves
-    it and the flow still verifies and reports (zero cells, no critical path)."""
+    """An unscaled, barely trained model predicts one class everywhere: refused as a model
+    that does not fit its data; with --force, synthesis proves it constant and the flow
+    still verifies and reports (zero cells, no critical path), the finding as a warning."""
     _, X_train, X_test, y_train, y_test = trained("cancer", "relu")
     clf = MLPClassifier((3,), activation="logistic", max_iter=20, random_state=0).fit(X_train, y_train)
     assert len(set(clf.predict(X_test))) == 1
     joblib.dump(clf, tmp_path / "m.pkl")
     write_csv(tmp_path / "d.csv", np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]))
-    assert main(["-q", "compile", "--exact", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
-                 "-o", str(tmp_path / "out"), "--random-vectors", "100"]) == 0
+    argv = ["-q", "compile", "--exact", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
+            "-o", str(tmp_path / "out"), "--random-vectors", "100"]
+    assert main(argv) == 2 and not (tmp_path / "out").exists()
+    assert main(argv + ["--force"]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["warnings"][0].startswith("--force: the model's accuracy on d.csv is")
     assert report["cells"] == 0 and report["area"]["um2"] == 0
     assert report["gate_level"]["verification"]["mismatches"] == 0
 
