@@ -60,6 +60,10 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     sensor.add_argument("--adc-model", type=Path, default=None, metavar="FILE",
                         help="ADC area and power figures (JSON; default: the bundled EGFET model, "
                              "flows/egfet_adc.json)")
+    sensor.add_argument("--adc-references", choices=("anywhere", "grid"), default="anywhere",
+                        help="where the ADCs' references may sit: anywhere (the ladder sized per "
+                             "design, the default) or on the uniform grid of a conventional "
+                             "flash (a standard ladder)")
     hw = parser.add_argument_group("synthesis")
     hw.add_argument("--no-synth", dest="synthesize", action="store_false",
                     help="stop after RTL verification (no area, power or timing)")
@@ -220,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                                design_name=getattr(args, "design_name", None),
                                adc=getattr(args, "adc", True),
                                adc_model=getattr(args, "adc_model", None),
+                               adc_off_grid=getattr(args, "adc_references", "anywhere") != "grid",
                                test_data=getattr(args, "test_data", None),
                                validation_data=getattr(args, "validation_data", None),
                                input_scaler=getattr(args, "input_scaler", None))

@@ -83,7 +83,7 @@ class Design:
                     y_val: np.ndarray, *, max_accuracy_loss: float = 0.01,
                     time_budget_s: float = 60.0, seed: int = 0, restarts: int = 4,
                     retrain: bool = True, adc: bool = True,
-                    adc_model: str | Path | None = None,
+                    adc_model: str | Path | None = None, adc_off_grid: bool = True,
                     progress: Callable[[str], None] | None = None) -> "Design":
         """The smallest approximate design (by estimated area) whose accuracy stays within
         ``max_accuracy_loss`` (a fraction) of this one's, on the validation data and on
@@ -98,7 +98,8 @@ class Design:
         references each input keeps are searched after the core, under the same budget and
         rule, relative to this design (``adc_model``: a JSON file, default the bundled
         EGFET model; ``time_budget_s`` more, half of it with references on the grid, half
-        placed anywhere).  Its ``interface_search`` holds the steps."""
+        placed anywhere; ``adc_off_grid=False`` keeps every reference on the uniform grid of
+        a conventional flash).  Its ``interface_search`` holds the steps."""
         if not 0 <= max_accuracy_loss <= 1:
             raise BespokeError(f"max_accuracy_loss {max_accuracy_loss:g} must be a fraction in [0, 1]")
         train_index = align_labels(np.asarray(y_train), self.classes)
@@ -119,7 +120,8 @@ class Design:
                                     self.sensor(np.asarray(X_train, float)), train_index,
                                     self.sensor(np.asarray(X_val, float)), val_index,
                                     load_adc_model(adc_model), max_accuracy_loss=max_accuracy_loss,
-                                    time_budget_s=max(time_budget_s, 1.0), progress=progress)
+                                    time_budget_s=max(time_budget_s, 1.0), progress=progress,
+                                    off_grid=adc_off_grid)
         return replace(chosen, network=replace(core, interface=found.interface),
                        interface_search=found)
 

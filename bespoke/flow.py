@@ -78,6 +78,7 @@ class CompileConfig:
     #: False: the core alone, for sensors with digital outputs
     adc: bool = True
     adc_model: Path | None = None  # None: the bundled EGFET flash ADC model
+    adc_off_grid: bool = True  # references anywhere; False: on a conventional flash's grid
     #: the user's own test data (then all of ``data`` is training data) and the search's
     #: validation data (then the search trains on all of the training data); same columns
     test_data: Path | None = None
@@ -186,7 +187,7 @@ def run_compile(config: CompileConfig) -> dict:
                     exact_design.network, design.network, design.sensor(X_train), y_train,
                     design.sensor(X_val), y_val, adc_model,
                     max_accuracy_loss=config.max_accuracy_loss,
-                    time_budget_s=max(config.search_time_s, 1.0),
+                    time_budget_s=max(config.search_time_s, 1.0), off_grid=config.adc_off_grid,
                     progress=lambda line: log.info("[interface] %s", line))
                 design = replace(design, network=core)
                 interface = interface_search.interface

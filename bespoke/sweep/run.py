@@ -182,6 +182,7 @@ def run_job(payload: Payload) -> Outcome:
             kwargs = {OPTIONS[name].field: value for name, value in options.items()
                       if name not in FILE_OPTIONS}
             kwargs["max_accuracy_loss"] = options["max_accuracy_loss"] / 100.0
+            kwargs["adc_off_grid"] = options["adc_references"] != "grid"
             run_compile(CompileConfig(model_path, data, out, label_column=job.source.label_column,
                                       trust_model=job.source.trust, **kwargs,
                                       **({OPTIONS[name].field: None for name in FILE_OPTIONS}

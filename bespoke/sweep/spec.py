@@ -50,6 +50,8 @@ OPTIONS: dict[str, OptionSpec] = {
     "force": OptionSpec(bool, False, "force"),
     "adc": OptionSpec(bool, True, "adc"),
     "adc_model": OptionSpec(str, "bundled", "adc_model"),
+    "adc_references": OptionSpec(str, "anywhere", "adc_off_grid",
+                                 lambda v: v in ("anywhere", "grid"), "anywhere or grid"),
 }
 #: options whose value is a file (or "bundled"): it travels to the workers with the job
 FILE_OPTIONS = ("liberty", "adc_model")

@@ -126,3 +126,21 @@ def test_neighbourhood_copies_keep_their_place_within_the_code():
     for split in range(Scorer.NEIGHBOURHOOD, len(scorer.splits)):
         assert np.array_equal(scorer.sensor[split] >> 6, scorer.splits[split][0])
         assert np.array_equal(scorer.sensor[split] & 63, origin & 63)
+
+
+def test_references_kept_on_the_grid_when_asked():
+    """``off_grid=False`` (``--adc-references grid``): a standard ladder, every reference a
+    multiple of a conventional flash's step, no placement step taken."""
+    from bespoke.approx.interface import fit_interface
+
+    model, X_train, _, y_train, _ = trained("iris", "relu", (5,))
+    exact = bespoke.compile(model, X_train, y_train)
+    index = bespoke.model.align_labels(y_train, exact.classes)
+    sensor = exact.sensor(X_train)
+    half = len(sensor) // 2
+    _, result = fit_interface(exact.network, exact.network, sensor[:half], index[:half],
+                              sensor[half:], index[half:], load_adc_model(),
+                              max_accuracy_loss=0.02, time_budget_s=20, off_grid=False)
+    assert all(t % 64 == 0 for c in result.interface.channels for t in c.thresholds)
+    assert not any("placed" in step for step in result.steps)
+    assert result.loss_bound <= 0.02 + 1e-12

@@ -242,6 +242,7 @@ TRAIN = '[[train]]\nsklearn = "iris"\nhidden = [3]\n'
     ("[options]\ninput_bits = [4, 4]\n" + TRAIN, "listed twice"),
     ("[options]\nliberty = 'missing.lib'\n" + TRAIN, "missing.lib does not exist"),
     ("[options]\nadc_model = 'missing.json'\n" + TRAIN, "missing.json does not exist"),
+    ("[options]\nadc_references = 'free'\n" + TRAIN, "anywhere or grid"),
     ('[[model]]\nfile = "nope.pkl"\ndata = "data.csv"\n', "nope.pkl does not exist"),
     ('[[model]]\nfile = "m.pkl"\n', "give 'data'"),
     ('[[model]]\nfile = "m.pkl"\ndata = "data.csv"\nlabel_column = "Z"\n', "no column 'Z'"),
