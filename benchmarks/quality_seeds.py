@@ -147,6 +147,18 @@ def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
     return row
 
 
+def one_run_then_release(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
+    """:func:`one_run` in a pool's worker process, which then stops the processes the
+    search's restarts left running (joblib's reusable executor): a worker that keeps them
+    never exits, and the pool's shutdown waits for it forever."""
+    from joblib.externals.loky import get_reusable_executor
+
+    try:
+        return one_run(bench, X, y, seed, args)
+    finally:
+        get_reusable_executor().shutdown(wait=True)
+
+
 def kinds(args) -> tuple[str, ...]:
     """The searches run: ``approximate`` is ``bespoke compile`` (retraining when stuck),
     ``no_retrain`` is ``bespoke compile --no-retrain``."""
@@ -289,7 +301,7 @@ def main() -> int:
         tasks += [(number, bench, data[0], data[1], seed) for seed in args.seeds]
     rows = []
     with ProcessPoolExecutor(args.jobs) as pool:  # each run is single-threaded
-        futures = [pool.submit(one_run, bench, X, y, seed, args)
+        futures = [pool.submit(one_run_then_release, bench, X, y, seed, args)
                    for _, bench, X, y, seed in tasks]
         for (number, bench, _, _, seed), future in zip(tasks, futures):
             row = future.result()
