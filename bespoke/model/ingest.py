@@ -85,25 +85,26 @@ class FloatMLP:
             raise BespokeError(f"the input scaler was fitted on {scaler.n_features_in_} features, "
                                f"the model expects {self.n_features}: pass the scaler fitted on "
                                "the model's training data")
-        scale, offset = _scaler_affine(scaler, self.n_features)
+        scale, offset = _scaler_affine(scaler, self.n_features, "the input scaler's")
         return replace(self, input_scale=scale, input_offset=offset,
                        estimator=make_pipeline(scaler, self.estimator),
                        trained_span=_trained_span(scaler))
 
 
-def _scaler_affine(step: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature ``(a, c)`` with ``step.transform(x) == x * a + c``."""
+def _scaler_affine(step: Any, n: int, what: str = "the pipeline's") -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature ``(a, c)`` with ``step.transform(x) == x * a + c``; ``what`` names the
+    scaler in errors."""
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
     if isinstance(step, MinMaxScaler):
         if not hasattr(step, "scale_"):
-            raise BespokeError("the pipeline's MinMaxScaler is not fitted: fit the pipeline before saving it")
+            raise BespokeError(f"{what} MinMaxScaler is not fitted: fit it before saving it")
         if getattr(step, "clip", False):
             raise BespokeError("MinMaxScaler(clip=True) is not affine: refit it with clip=False")
         return np.asarray(step.scale_, float), np.asarray(step.min_, float)
     if isinstance(step, StandardScaler):
         if not hasattr(step, "n_features_in_"):
-            raise BespokeError("the pipeline's StandardScaler is not fitted: fit the pipeline before saving it")
+            raise BespokeError(f"{what} StandardScaler is not fitted: fit it before saving it")
         scale = np.ones(n) if step.scale_ is None else np.asarray(step.scale_, float)
         mean = np.zeros(n) if step.mean_ is None else np.asarray(step.mean_, float)
         return 1.0 / scale, -mean / scale
@@ -290,5 +291,5 @@ def load_input_scaler(path: str | Path, *, trust: bool = False) -> Any:
     if not isinstance(scaler, (MinMaxScaler, StandardScaler)):
         raise BespokeError(f"{path} holds a {type(scaler).__name__}, not a MinMaxScaler or "
                            "StandardScaler: pass the scaler the model's data went through")
-    _scaler_affine(scaler, getattr(scaler, "n_features_in_", 1))  # fitted and affine
+    _scaler_affine(scaler, getattr(scaler, "n_features_in_", 1), f"{path}:")  # fitted, affine
     return scaler

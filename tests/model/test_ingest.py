@@ -103,3 +103,16 @@ def test_skops_files_load_without_pickle(tmp_path):
     (tmp_path / "broken.skops").write_bytes(b"not a zip")
     with pytest.raises(BespokeError, match="not a readable model file"):
         load_model(tmp_path / "broken.skops")
+
+
+def test_an_input_scaler_file_must_hold_a_fitted_scaler(tmp_path):
+    import joblib
+    from sklearn.preprocessing import MinMaxScaler
+
+    from bespoke.model.ingest import load_input_scaler
+
+    joblib.dump(MinMaxScaler(), tmp_path / "unfitted.joblib")
+    with pytest.raises(BespokeError, match="unfitted.joblib: MinMaxScaler is not fitted"):
+        load_input_scaler(tmp_path / "unfitted.joblib")
+    joblib.dump(MinMaxScaler().fit([[0.0], [2.0]]), tmp_path / "fitted.joblib")
+    assert load_input_scaler(tmp_path / "fitted.joblib").data_max_[0] == 2.0
