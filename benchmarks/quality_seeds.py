@@ -255,16 +255,15 @@ def system_markdown(rows: list[dict]) -> list[str]:
            "| dataset | mean loss (pts) | system area (cm²) | published (cm²) | ratio | area red. "
            "vs baseline | ADC power red. | comparators (mean) |", "|---|---|---|---|---|---|---|---|"]
     ratios = []
-    for name in dict.fromkeys(r["dataset"] for r in mine):
-        runs = [r for r in mine if r["dataset"] == name]
-        figures = [r["approximate"]["system"] for r in runs]
-        losses = np.array([r["approximate"]["loss_points"] for r in runs])
-        error = losses.std(ddof=1) / np.sqrt(len(losses)) if len(losses) > 1 else float("nan")
+    for s in summary(mine, "approximate"):
+        name = s["dataset"]
+        figures = [r["approximate"]["system"] for r in mine if r["dataset"] == name]
         area = suite._geomean(f["system_area_cm2"] for f in figures)
         published = suite.PUBLISHED_SYSTEM.get(name)
         if published:
             ratios.append(area / published[0])
-        out.append(f"| {name} | {losses.mean():+.2f} ± {error:.2f} | {area:.2f} | "
+        out.append(f"| {name} | {s['mean_loss_points']:+.2f} ± {s['loss_standard_error']:.2f} | "
+                   f"{area:.2f} | "
                    + (f"{published[0]:.1f} | {area / published[0]:.2f} | " if published
                       else "– | – | ")
                    + f"{suite._geomean(f['system_area_reduction'] for f in figures):.2f}x | "

@@ -20,8 +20,8 @@ import numpy as np
 from .version import __version__
 from .report import pages as report
 from .model.data import read_csv
-from .model.fit_check import check_fit, refuse_unless_fits
-from .model.splits import load_splits
+from .model.fit_check import FitCheck, check_fit, refuse_unless_fits
+from .model.splits import Splits, load_splits
 from .design import Design, compile
 from .errors import BespokeError, VerificationError
 from .model.ingest import load_input_scaler, load_model
@@ -162,7 +162,6 @@ def run_compile(config: CompileConfig) -> dict:
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,
                          feature_names=data.feature_names)
-    n_train = len(y_train)
     if config.approximate:  # what the search trains and validates on
         X_train, y_train = splits.search_training.X, splits.search_training.y
         X_val, y_val = splits.validation.X, splits.validation.y
@@ -202,8 +201,7 @@ def run_compile(config: CompileConfig) -> dict:
                                 config.seed)
 
     def complete(staging: Path, result) -> dict:
-        result_report = _build_report(config, design, mlp, n_train, X_test, y_test, result,
-                                      splits, fit)
+        result_report = _build_report(config, design, mlp, splits, fit, result)
         if search is not None:
             result_report["approximation"] = _approximation_report(search, exact_design)
             write_front(search, staging / "approximation")
@@ -447,24 +445,22 @@ def _replace(staging: Path, outdir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _build_report(config: CompileConfig, design: Design, mlp, n_train: int, X_test, y_test,
-                  result, splits=None, fit=None) -> dict:
-    n_test = len(y_test)
-    float_pred = mlp.predict(X_test)
-    quant_pred = design.predict(X_test)
+def _build_report(config: CompileConfig, design: Design, mlp, splits: Splits, fit: FitCheck,
+                  result) -> dict:
+    n_test = len(splits.test.y)
+    float_pred = mlp.predict(splits.test.X)
+    quant_pred = design.predict(splits.test.X)
     rtl_pred = design.classes[result.observed[:n_test]]
-    truth = mlp.classes[y_test]
+    truth = mlp.classes[splits.test.y]
     return {
         "bespoke_version": __version__,
         "model": {"name": config.model.name, "topology": list(mlp.topology),
                   "activation": mlp.activation, "n_classes": len(mlp.classes),
                   "classes": [str(c) for c in mlp.classes]},
         "data": {"name": config.data.name, "label_column": config.label_column,
-                 "n_train": n_train, "n_test": n_test,
-                 **({"parts": splits.describe()} if splits is not None else {}),
-                 **({"fit_check": fit.to_dict()} if fit is not None else {})},
-        "warnings": list(splits.warnings if splits is not None else ())
-        + [f"--force: {finding}" for finding in (fit.findings if fit is not None else ())],
+                 "n_train": len(splits.training.y), "n_test": n_test,
+                 "parts": splits.describe(), "fit_check": fit.to_dict()},
+        "warnings": list(splits.warnings) + [f"--force: {finding}" for finding in fit.findings],
         "options": {k: (v.name if isinstance(v, Path) else v) for k, v in asdict(config).items()
                     if k not in ("model", "data", "outdir")},
         "accuracy": {"float": float(np.mean(float_pred == truth)),

@@ -287,11 +287,8 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
     def system_cost(fitted: tuple[Network, InterfaceSearchResult]) -> tuple[float, float]:
         """Estimated system area (ADCs + core), then the ADCs' power."""
         core, found = fitted
-        interface = found.interface
-        return (sum(adc.area_um2(c.comparators) for c in interface.channels)
-                + model.area_um2(replace(core, interface=interface)),
-                sum(adc.power_uw(interface.reference_fractions(i))
-                    for i in range(interface.n_inputs)))
+        adc_area, adc_power = adc.interface_cost(found.interface)
+        return adc_area + model.area_um2(replace(core, interface=found.interface)), adc_power
 
     # the greedy removals depend on their path: references on the grid and references
     # placed anew are two searches, and the cheaper system is kept (the grid on a tie)
@@ -340,9 +337,8 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
 
     def cost(channel: Channel) -> float:
         """An ADC's area and power, as shares of a conventional ADC's."""
-        fractions = [t / (1 << sensor_bits) for t in channel.thresholds]
-        return (adc.area_um2(channel.comparators) / conventional_area
-                + adc.power_uw(fractions) / conventional_power)
+        area, power = adc.channel_cost(channel.thresholds, sensor_bits)
+        return area / conventional_area + power / conventional_power
 
     def moves(k: int, limit: float, placed: bool):
         """``(bound, saving, order, step, channel, map)`` of each change to input ``k``'s ADC

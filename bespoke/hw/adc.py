@@ -31,8 +31,12 @@ import json
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import BespokeError
+
+if TYPE_CHECKING:
+    from ..ir.interface import Interface
 
 UM2_PER_CM2 = 1e8
 ADC_MODEL_FILE = "egfet_adc.json"
@@ -92,10 +96,21 @@ class AdcModel:
             return 0.0
         return self.ladder_power_uw + sum(self.comparator_power_uw(f) for f in fractions)
 
+    def channel_cost(self, thresholds: Sequence[int], sensor_bits: int) -> tuple[float, float]:
+        """Area (µm²) and power (µW) of one ADC keeping a comparator at each of
+        ``thresholds`` (sensor values, ``2**sensor_bits`` being the full scale)."""
+        fractions = [t / (1 << sensor_bits) for t in thresholds]
+        return self.area_um2(len(fractions)), self.power_uw(fractions)
+
+    def interface_cost(self, interface: "Interface") -> tuple[float, float]:
+        """Area (µm²) and power (µW) of the ADCs of every input of ``interface``."""
+        costs = [self.channel_cost(c.thresholds, interface.sensor_bits)
+                 for c in interface.channels]
+        return sum(a for a, _ in costs), sum(p for _, p in costs)
+
     def conventional(self, bits: int) -> tuple[float, float]:
         """Area (µm²) and power (µW) of a conventional ``bits``-bit flash ADC."""
-        fractions = [j / (1 << bits) for j in range(1, 1 << bits)]
-        return self.area_um2(len(fractions)), self.power_uw(fractions)
+        return self.channel_cost(range(1, 1 << bits), bits)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1) + "\n"

@@ -28,8 +28,7 @@ def system_report(interface: Interface, adc: AdcModel, core_area_um2: float,
     inputs = []
     adc_area = adc_power_uw = 0.0
     for i, channel in enumerate(interface.channels):
-        area = adc.area_um2(channel.comparators)
-        power = adc.power_uw(interface.reference_fractions(i))
+        area, power = adc.channel_cost(channel.thresholds, interface.sensor_bits)
         adc_area, adc_power_uw = adc_area + area, adc_power_uw + power
         entry = {"input": i, "comparators": channel.comparators,
                  "thresholds": list(channel.thresholds), "levels": list(channel.levels),

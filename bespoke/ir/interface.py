@@ -127,10 +127,6 @@ class Interface:
         """The core's input codes for ``(samples, inputs)`` sensor values."""
         return self.codes_of_levels(self.level_indices(sensor))
 
-    def reference_fractions(self, i: int) -> tuple[float, ...]:
-        """Input ``i``'s references as fractions of its full scale (for the power model)."""
-        return tuple(t / (1 << self.sensor_bits) for t in self.channels[i].thresholds)
-
     def with_channel(self, i: int, channel: Channel) -> "Interface":
         return replace(self, channels=self.channels[:i] + (channel,) + self.channels[i + 1:])
 

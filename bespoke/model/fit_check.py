@@ -61,7 +61,7 @@ def check_fit(mlp: FloatMLP, X: np.ndarray, y_index: np.ndarray, source: str) ->
     far = None
     if mlp.trained_span is not None:
         low, high = mlp.trained_span
-        scaled = np.asarray(X, float) * mlp.input_scale + mlp.input_offset
+        scaled = mlp.scaled(X)
         far = float(np.mean((scaled < low - (high - low)) | (scaled > high + (high - low))))
         if far > FAR_SHARE:
             findings.append(f"{100 * far:.0f} % of the feature values of {source} lie far outside "

@@ -50,9 +50,13 @@ class FloatMLP:
     def topology(self) -> tuple[int, ...]:
         return (self.n_features,) + tuple(c.shape[1] for c in self.coefs)
 
+    def scaled(self, X: np.ndarray) -> np.ndarray:
+        """Raw features as the first layer sees them (through the folded scaler)."""
+        return np.asarray(X, dtype=float) * self.input_scale + self.input_offset
+
     def logits(self, X: np.ndarray) -> np.ndarray:
         """Output-layer pre-activations, computed in numpy exactly as scikit-learn does."""
-        h = np.asarray(X, dtype=float) * self.input_scale + self.input_offset
+        h = self.scaled(X)
         for k, (coef, intercept) in enumerate(zip(self.coefs, self.intercepts)):
             h = h @ coef + intercept
             if k < len(self.coefs) - 1:

@@ -184,9 +184,7 @@ def run_job(payload: Payload) -> Outcome:
             kwargs["max_accuracy_loss"] = options["max_accuracy_loss"] / 100.0
             kwargs["adc_off_grid"] = options["adc_references"] != "grid"
             run_compile(CompileConfig(model_path, data, out, label_column=job.source.label_column,
-                                      trust_model=job.source.trust, **kwargs,
-                                      **({OPTIONS[name].field: None for name in FILE_OPTIONS}
-                                         | files)))
+                                      trust_model=job.source.trust, **kwargs, **files))
             if job.source.trained:
                 shutil.copy(model_path, out / "model.joblib")
             (out / "compile.log").write_text(stream.getvalue())
