@@ -42,6 +42,7 @@ bench: suite
 	$(BIN)/python benchmarks/synthesis_quality.py
 	$(BIN)/python benchmarks/sweep_speedup.py
 	$(BIN)/python benchmarks/quality_seeds.py
+	$(BIN)/python benchmarks/own_split.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info
