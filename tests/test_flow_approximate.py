@@ -26,6 +26,9 @@ def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
     assert report["verification"]["mismatches"] == 0
     assert report["gate_level"]["verification"]["mismatches"] == 0
     assert base["area_um2"] > report["area"]["um2"]
+    # both netlists, the approximate one and the exact baseline, are proven equal to their RTL
+    assert report["gate_level"]["equivalence"]["status"] == "proven"
+    assert base["equivalence"]["status"] == "proven"
     assert base["area_reduction"] == base["area_um2"] / report["area"]["um2"] > 1
     for name in ("front.csv", "front.json", "front.svg"):
         assert (out / "approximation" / name).is_file()

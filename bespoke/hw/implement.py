@@ -1,9 +1,8 @@
 """Implement: from verified RTL to the figures users decide by.
 
 Synthesis (Yosys) on a cell library, gate-level verification (Icarus with the cell
-models, bespoke's own evaluation of the netlist, and a formal equivalence check where
-the design is small enough), state-dependent static power from the real data, and
-timing and dynamic power from OpenSTA.
+models, bespoke's own evaluation of the netlist, and a formal equivalence proof), state-
+dependent static power from the real data, and timing and dynamic power from OpenSTA.
 """
 from __future__ import annotations
 
@@ -132,11 +131,7 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
     test = vectors[:n_test] if n_test > 1 else vectors
     liberty, library, syn, netlist, power = _synthesize_and_measure(network, rtl, test, workdir,
                                                                     options)
-    if options.liberty is None:
-        models = pdk.bundled_cell_models()
-    else:
-        models = workdir / "synth" / "cell_models.v"
-        models.write_text(cell_models_verilog(library))
+    models = _cell_models(options, library, workdir)
     gate = verify(syn.netlist_bus, network, vectors, workdir / "gate_sim", extra_sources=[models])
     if exhaustive_count(network) <= 1 << EXHAUSTIVE_INPUT_BITS:
         # every possible input: a complete check of netlist == emulator
@@ -173,10 +168,25 @@ def _synthesize_and_measure(network: Network, rtl: Path, test_codes: np.ndarray,
     return liberty, library, syn, netlist, power
 
 
+def _cell_models(options: ImplementOptions, library: CellLibrary, workdir: Path) -> Path:
+    """The Verilog models of the library's cells (for gate-level simulation and the proof)."""
+    if options.liberty is None:
+        return pdk.bundled_cell_models()
+    models = Path(workdir) / "synth" / "cell_models.v"
+    models.write_text(cell_models_verilog(library))
+    return models
+
+
 def measure(network: Network, rtl: Path, test_codes: np.ndarray, workdir: Path,
             options: ImplementOptions = ImplementOptions()) -> dict:
-    """Area and state-dependent leakage of a design by the same synthesis flow, without
-    the gate-level checks (used for the exact baseline of an approximated design)."""
-    _, _, syn, _, power = _synthesize_and_measure(network, rtl, test_codes, workdir, options)
+    """Area and state-dependent leakage of a design by the same synthesis flow, and the
+    proof that its netlist is its RTL, without simulation (used for the exact baseline of
+    an approximated design)."""
+    _, library, syn, _, power = _synthesize_and_measure(network, rtl, test_codes, workdir,
+                                                        options)
+    equivalence = check_equivalence(rtl, syn.netlist_bus, _cell_models(options, library, workdir),
+                                    Path(workdir) / "formal", cells=syn.cells,
+                                    max_cells=options.formal_max_cells, yosys=options.yosys)
     return {"area_um2": syn.area_um2, "area_cm2": syn.area_cm2, "cells": syn.cells,
-            "leakage_mw": power.static_power_uw / 1000.0}
+            "leakage_mw": power.static_power_uw / 1000.0,
+            "equivalence": {k: v for k, v in equivalence.to_dict().items() if k != "seconds"}}

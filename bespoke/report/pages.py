@@ -240,6 +240,8 @@ def render_markdown(report: dict, timing: dict | None = None) -> str:
                       f"| area (cm²) | {base['area_cm2']:.3f} | {report['area']['cm2']:.3f} | "
                       f"{_num(base['area_reduction'], '{:.2f}')}x |",
                       f"| cells | {base['cells']} | {report['cells']} | |",
+                      f"| formal RTL = netlist | {base['equivalence']['status']} | "
+                      f"{report['gate_level']['equivalence']['status']} | |",
                       f"| leakage (mW) | {base['leakage_mw']:.3f} | {report['power']['leakage_mw']:.3f} | "
                       f"{_num(base['power_reduction'], '{:.2f}')}x |"]
     if "system" in report:

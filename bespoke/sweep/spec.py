@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BespokeError
+from ..hw.formal import DEFAULT_MAX_CELLS
 
 SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
 ACTIVATIONS = ("identity", "relu", "tanh", "logistic")
@@ -46,7 +47,7 @@ OPTIONS: dict[str, OptionSpec] = {
     "synthesize": OptionSpec(bool, True, "synthesize"),
     "liberty": OptionSpec(str, "bundled", "liberty"),
     "yosys": OptionSpec(str, "yowasp", "yosys"),
-    "formal_max_cells": OptionSpec(int, 1000, "formal_max_cells", lambda v: v >= 0, "0 or more"),
+    "formal_max_cells": OptionSpec(int, DEFAULT_MAX_CELLS, "formal_max_cells", lambda v: v >= 0, "0 or more"),
     "force": OptionSpec(bool, False, "force"),
     "adc": OptionSpec(bool, True, "adc"),
     "adc_model": OptionSpec(str, "bundled", "adc_model"),
