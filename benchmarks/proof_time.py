@@ -20,7 +20,6 @@ import json
 import platform
 import re
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
