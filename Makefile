@@ -43,6 +43,7 @@ bench: suite
 	$(BIN)/python benchmarks/sweep_speedup.py
 	$(BIN)/python benchmarks/quality_seeds.py
 	$(BIN)/python benchmarks/own_split.py
+	$(BIN)/python benchmarks/proof_time.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info
