@@ -20,7 +20,9 @@ ACTIVATIONS = ("identity", "relu", "tanh", "logistic")
 
 @lru_cache(maxsize=None)
 def trained(dataset: str, activation: str, hidden: tuple[int, ...] = (4,), scaler: bool = True):
-    """``(model, X_train, X_test, y_train, y_test)`` for a small MLP, cached per session."""
+    """``(model, X_train, X_test, y_train, y_test)`` for a small MLP, cached per session.
+    ``cancer8``: the breast cancer data's first 8 features (a binary classifier whose
+    circuit simulates four times faster than the 30-input one)."""
     from sklearn.datasets import load_breast_cancer, load_iris
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
@@ -28,7 +30,10 @@ def trained(dataset: str, activation: str, hidden: tuple[int, ...] = (4,), scale
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler
 
-    X, y = {"iris": load_iris, "cancer": load_breast_cancer}[dataset](return_X_y=True)
+    X, y = {"iris": load_iris, "cancer": load_breast_cancer,
+            "cancer8": load_breast_cancer}[dataset](return_X_y=True)
+    if dataset == "cancer8":
+        X = X[:, :8]
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,
                                                         stratify=y)
     mlp = MLPClassifier(hidden, activation=activation, max_iter=1500, random_state=0)

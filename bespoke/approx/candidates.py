@@ -9,6 +9,11 @@ from typing import Callable, Iterator
 from ..ir.network import Network
 
 
+#: NSGA-II generations per second of search time when not given (see SearchOptions)
+GENERATIONS_PER_SECOND = 100 / 60
+MIN_GENERATIONS = 2
+
+
 @dataclass(frozen=True)
 class SearchOptions:
     max_accuracy_loss: float = 0.01  # fraction below the exact design's validation accuracy
@@ -32,6 +37,17 @@ class SearchOptions:
     #: each), see :func:`level_neighbourhood` and :func:`reach_neighbourhood` (0: no such
     #: check)
     neighbourhood: int = 16384
+    #: NSGA-II generations per restart; None: :data:`GENERATIONS_PER_SECOND` per second of
+    #: ``time_budget_s`` (100 at the default 60 s), so that more time buys more search and
+    #: stays reproducible: with the same seed a run of more generations evaluates every
+    #: candidate a shorter one does, so its choice is never larger; the time budget only
+    #: caps a run (one stopped by it depends on the machine's speed, and says so)
+    generations: int | None = None
+
+    def nsga2_generations(self) -> int:
+        if self.generations is not None:
+            return self.generations
+        return max(MIN_GENERATIONS, round(GENERATIONS_PER_SECOND * self.time_budget_s))
 
 
 @dataclass(frozen=True)

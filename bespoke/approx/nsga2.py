@@ -154,7 +154,7 @@ class GenomeDecoder:
 
 def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                  val_labels: np.ndarray, model: AreaModel, options: SearchOptions = SearchOptions(),
-                 *, seed: int = 0, population: int = 60, generations: int = 100,
+                 *, seed: int = 0, population: int = 60, generations: int | None = None,
                  train_labels: np.ndarray | None = None,
                  progress: Callable[[str], None] | None = None) -> tuple[Candidate, ...]:
     """NSGA-II (pymoo) over the :class:`Genome`: minimize estimated area, maximize
@@ -171,6 +171,7 @@ def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
     from pymoo.termination.max_time import TimeBasedTermination
 
     start = time.perf_counter()
+    generations = options.nsga2_generations() if generations is None else generations
     stats = ax.InputStatistics.measure(exact, train_codes)
     genome = Genome.of(exact)
     decode = GenomeDecoder(exact, stats, genome)

@@ -66,6 +66,8 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     neighbourhoods (``options.neighbourhood``).  The restarts' seeds
     are fixed, so the result does not depend on where they run."""
     start = time.perf_counter()
+    # the generations follow the whole budget, not the share the restarts get of it
+    options = replace(options, generations=options.nsga2_generations())
     half = replace(options, time_budget_s=options.time_budget_s / 2)
     greedy = greedy_search(exact, train_codes, val_codes, val_labels, model, half, progress,
                            train_labels)

@@ -62,7 +62,7 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
 
     design, train, val, y_val = problem
     # a smaller neighbourhood than the flow's: the restarts are what is checked here
-    options = SearchOptions(max_accuracy_loss=0.02, time_budget_s=120, neighbourhood=2048)
+    options = SearchOptions(max_accuracy_loss=0.02, time_budget_s=30, neighbourhood=2048)
     one = search(design.network, train, val, y_val, UNIT_COSTS, replace(options, restarts=1))
     serial = search(design.network, train, val, y_val, UNIT_COSTS,
                     replace(options, restarts=4, jobs=1))

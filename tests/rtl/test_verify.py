@@ -16,8 +16,10 @@ from ..conftest import ACTIVATIONS, trained
 def test_rtl_equals_emulator_on_every_vector(activation, dataset, tmp_path):
     model, X_train, X_test, y_train, _ = trained(dataset, activation)
     design = bespoke.compile(model, X_train, y_train)
-    result = design.verify(X_test, n_random=1000, workdir=tmp_path)
-    assert result.vectors == len(X_test) + 2 + design.network.n_inputs + 1000
+    # the 30-input RTL simulates at about 100 vectors/s in Icarus: fewer random ones there
+    n_random = 1000 if dataset == "iris" else 300
+    result = design.verify(X_test, n_random=n_random, workdir=tmp_path)
+    assert result.vectors == len(X_test) + 2 + design.network.n_inputs + n_random
     assert result.mismatches == 0
     np.testing.assert_array_equal(result.observed, result.expected)
     assert "Icarus Verilog" in result.simulator and "cocotb" in result.simulator

@@ -330,7 +330,7 @@ def test_compile_runs_search_restarts_on_a_dask_scheduler_with_the_same_result(t
 
     write_csv(tmp_path / "iris.csv", np.vstack([X_train, X_test]), np.concatenate([y_train, y_test]))
     common = [str(tmp_path / "iris.joblib"), "--data", str(tmp_path / "iris.csv"), "--no-synth",
-              "--no-adc", "--random-vectors", "20", "--search-time", "60"]  # the core's search
+              "--no-adc", "--random-vectors", "20", "--search-time", "12"]  # the core's search
     caplog.set_level(logging.INFO, logger="bespoke")
     assert main(["compile", *common, "-o", str(tmp_path / "here")]) == 0
     assert re.search(r"4 restarts on \d+ process", caplog.text)
