@@ -74,6 +74,31 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
     assert not serial.budget_hit and not parallel.budget_hit
 
 
+def test_more_search_time_runs_more_generations_that_contain_the_shorter_run():
+    """--search-time sets NSGA-II's generations (100 per minute); with the same seed a run of
+    more generations evaluates every candidate the shorter run does, so it never chooses a
+    larger design."""
+    from bespoke.approx.nsga2 import nsga2_search
+
+    assert SearchOptions(time_budget_s=60).nsga2_generations() == 100
+    assert SearchOptions(time_budget_s=600).nsga2_generations() == 1000
+    assert SearchOptions(time_budget_s=600, generations=7).nsga2_generations() == 7
+    design, train, val, y_val = _small_problem()
+    options = SearchOptions(max_accuracy_loss=0.02, time_budget_s=600, neighbourhood=512)
+    short, long = (nsga2_search(design.network, train, val, y_val, UNIT_COSTS, options, seed=1,
+                                generations=g) for g in (4, 8))
+    assert {c.network for c in short} <= {c.network for c in long}
+    assert min(c.area_um2 for c in long) <= min(c.area_um2 for c in short)
+    assert len(long) > len(short)
+
+
+def _small_problem():
+    model, X_train, _, y_train, _ = trained("iris", "relu", (3,))
+    design = bespoke.compile(model, X_train, y_train)
+    half = len(X_train) // 2
+    return design, design.codes(X_train[:half]), design.codes(X_train[half:]), y_train[half:]
+
+
 def test_the_level_neighbourhood_moves_every_code_at_most_one_level_of_its_input():
     from bespoke.approx.neighbourhood import level_neighbourhood
 
