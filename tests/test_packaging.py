@@ -13,6 +13,7 @@ def test_wheel_ships_templates_and_flows_and_they_load(tmp_path):
     wheel = next((tmp_path / "dist").glob("bespoke-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "bespoke/rtl_templates/harness.v.tmpl" in names
+    assert "bespoke/rtl_templates/batch.v.tmpl" in names
     assert "bespoke/approx/estimator.json" in names
     assert all(f"bespoke/{stage}/__init__.py" in names
                for stage in ("model", "ir", "approx", "rtl", "hw", "report", "sweep"))

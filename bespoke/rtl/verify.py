@@ -24,7 +24,8 @@ from .ports import Port, read_ports
 
 log = logging.getLogger(__name__)
 
-HARNESS_TOP = "bespoke_harness"
+HARNESS_MODULE = "bespoke_harness"
+BATCH_TOP = "bespoke_batch"
 BENCH_MODULE = "bespoke.rtl.cocotb_bench"
 
 
@@ -98,6 +99,21 @@ def render_harness(ports: tuple[Port, ...], network: Network | None = None, *,
                                connections="\n".join(lines), module=module)
 
 
+def render_batch(inputs: Sequence[tuple[str, int]], output_width: int, n_vectors: int,
+                 vectors: Path, observed: Path) -> str:
+    """The Verilog driver that applies ``n_vectors`` packed vectors read from ``vectors`` to
+    the harness and writes its answers to ``observed`` (see ``batch.v.tmpl``)."""
+    for path in (vectors, observed):
+        if '"' in str(path) or "\\" in str(path):
+            raise VerificationError(f"cannot simulate in {path.parent}: its path holds a quote "
+                                    "or a backslash; use another --output folder")
+    template = Template(resources.files("bespoke.rtl_templates").joinpath("batch.v.tmpl")
+                        .read_text())
+    return template.substitute(vector_msb=max(sum(w for _, w in inputs) - 1, 0),
+                               result_msb=output_width - 1, last=max(n_vectors - 1, 0),
+                               vectors=vectors, observed=observed)
+
+
 def pack(values: np.ndarray, bits: int | Sequence[int]) -> list[int]:
     """One integer per row: the columns one after the other from bit 0, each ``bits`` wide
     (or ``bits[i]`` for column ``i``)."""
@@ -136,12 +152,17 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
     verilog_path = Path(sources[0]).resolve()
     ports = read_ports(verilog_path.read_text(), module)
     _check_ports(ports, inputs, output_width, verilog_path.name)
+    if not len(values):
+        return np.zeros(0, np.int64), _simulator_name()
     harness = workdir / "harness.v"
     harness.write_text(render_harness(ports, inputs=inputs, module=module))
     extra_sources = [Path(s).resolve() for s in sources[1:]]
     files = {name: workdir / f"{name}.hex" for name in ("vectors", "expected", "observed")}
     files["vectors"].write_text("".join(f"{v:x}\n" for v in pack(values,
                                                                  [w for _, w in inputs])))
+    batch = workdir / "batch.v"
+    batch.write_text(render_batch(inputs, output_width, len(values), files["vectors"],
+                                  files["observed"]))
     files["expected"].write_text("".join(f"{int(v):x}\n" for v in expected))
     files["observed"].unlink(missing_ok=True)
     runner = get_runner("icarus")
@@ -149,8 +170,8 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
     runner.log.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING)
     build_dir = workdir / "sim_build"
     try:
-        runner.build(sources=[verilog_path, *extra_sources, harness],
-                     hdl_toplevel=HARNESS_TOP, build_dir=build_dir, timescale=("1ns", "1ps"),
+        runner.build(sources=[verilog_path, *extra_sources, harness, batch],
+                     hdl_toplevel=BATCH_TOP, build_dir=build_dir, timescale=("1ns", "1ps"),
                      always=True, log_file=workdir / "build.log")
     except RuntimeError as error:  # the runner's way of saying iverilog failed
         raise VerificationError(f"Icarus could not compile the design ({error}): see "
@@ -159,7 +180,7 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
     # rewrite assertions of the bench only: rewriting every import is ~8x slower
     env["COCOTB_REWRITE_ASSERTION_FILES"] = BENCH_MODULE
     try:
-        runner.test(test_module=BENCH_MODULE, hdl_toplevel=HARNESS_TOP, build_dir=build_dir,
+        runner.test(test_module=BENCH_MODULE, hdl_toplevel=BATCH_TOP, build_dir=build_dir,
                     test_dir=workdir, extra_env=env, results_xml=str(workdir / "results.xml"),
                     log_file=workdir / "sim.log", timescale=("1ns", "1ps"))
     except SystemExit:
@@ -176,9 +197,13 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
     if len(observed) != len(values):
         raise VerificationError(f"the simulation answered {len(observed)} of {len(values)} "
                                 f"vectors: see {workdir / 'sim.log'}")
+    return observed, _simulator_name()
+
+
+def _simulator_name() -> str:
     import cocotb
 
-    return observed, f"Icarus Verilog {tools.version(tools.ICARUS)} via cocotb {cocotb.__version__}"
+    return f"Icarus Verilog {tools.version(tools.ICARUS)} via cocotb {cocotb.__version__}"
 
 
 def verify(verilog_path: Path, network: Network, codes: np.ndarray, workdir: Path,
