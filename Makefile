@@ -44,6 +44,8 @@ bench: suite
 	$(BIN)/python benchmarks/quality_seeds.py
 	$(BIN)/python benchmarks/own_split.py
 	$(BIN)/python benchmarks/proof_time.py
+	$(BIN)/python benchmarks/search_time.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info
