@@ -5,8 +5,9 @@
 
 NSGA-II runs GENERATIONS_PER_SECOND generations per second of the budget
 (``bespoke.approx.candidates``): with the same seed, a run of more generations evaluates
-every candidate a shorter one does, so more time can only find a smaller design, and the
-result stays reproducible (the time budget only caps a run).  This measures what it buys
+every candidate a shorter one does, so NSGA-II's smallest is never larger and the result
+stays reproducible (the time budget only caps a run); the greedy polish of NSGA-II's choice
+that follows can still end elsewhere.  This measures what more time buys
 on the 16-5-10 digits network (scikit-learn digits pooled to 4x4, DESIGN.md section 9) and
 on a shared dataset if ``../shared/datasets`` is at hand: the search alone (the core, 1-point
 budget, retraining) on the flow's splits, its estimated area, validation accuracy and

@@ -40,8 +40,9 @@ class SearchOptions:
     #: NSGA-II generations per restart; None: :data:`GENERATIONS_PER_SECOND` per second of
     #: ``time_budget_s`` (100 at the default 60 s), so that more time buys more search and
     #: stays reproducible: with the same seed a run of more generations evaluates every
-    #: candidate a shorter one does, so its choice is never larger; the time budget only
-    #: caps a run (one stopped by it depends on the machine's speed, and says so)
+    #: candidate a shorter one does, so NSGA-II's smallest is never larger (the greedy
+    #: polish of it that follows may still end elsewhere); the time budget only caps a run
+    #: (one stopped by it depends on the machine's speed, and says so)
     generations: int | None = None
 
     def nsga2_generations(self) -> int:
