@@ -63,7 +63,9 @@ def headline(report: dict) -> list[tuple[str, str]]:
         base = report["baseline"]
         rows.append(("vs the exact design", f"area {_num(base['area_reduction'], '{:.2f}')}x smaller, "
                      f"leakage {_num(base['power_reduction'], '{:.2f}')}x lower; test accuracy "
-                     f"{_pct(base['accuracy'])} exact, {_pct(acc['quantized'])} approximate"))
+                     f"{_pct(base['accuracy'])} exact, {_pct(acc['quantized'])} approximate"
+                     + (f"; its netlist {base['equivalence']['status']} equal to its RTL"
+                        if "equivalence" in base else "")))
     return rows
 
 
