@@ -24,7 +24,7 @@ from .ports import Port, read_ports
 
 log = logging.getLogger(__name__)
 
-HARNESS_MODULE = "bespoke_harness"
+#: the simulation top: the batch driver (rtl_templates/batch.v.tmpl) around the harness
 BATCH_TOP = "bespoke_batch"
 BENCH_MODULE = "bespoke.rtl.cocotb_bench"
 
