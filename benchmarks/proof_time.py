@@ -19,12 +19,13 @@ import argparse
 import json
 import platform
 import re
+import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -34,14 +35,12 @@ import bespoke
 from bespoke.hw.formal import _prove, check_equivalence
 from bespoke.hw.pdk import bundled_cell_models, bundled_liberty
 from bespoke.hw.synth import synthesize
+from bespoke.report.plots import line_plot
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import pooled_digits  # noqa: E402  (one definition of the pooled digits)
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def pooled_digits():
-    """scikit-learn's digits pooled to 4x4 (16 inputs, 10 classes; DESIGN.md section 9)."""
-    digits = load_digits()
-    return digits.images.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(-1, 16), digits.target
 
 
 #: (name, data, hidden neurons), smallest first
@@ -110,27 +109,13 @@ def markdown(rows: list[dict], quick: bool, sat_timeout: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    cells = [r["cells"] for r in rows]
-    ax.plot(cells, [r["proof"]["seconds"] for r in rows], "o-", label="proof (ABC fraig + SAT)")
-    ax.plot(cells, [r["mutant"]["seconds"] if r["mutant"] else np.nan for r in rows], "s--",
-            label="mutant caught")
-    sat = [(r["cells"], r["sat_alone"]["seconds"]) for r in rows]
-    ax.plot(*zip(*sat), "x:", label="SAT alone (stopped at the timeout)")
-    ax.set_xlabel("netlist cells")
-    ax.set_ylabel("seconds")
-    ax.set_title("RTL = netlist proof time")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+def plot(rows: list[dict]) -> str:
+    """Proof seconds against cells: the proof, the mutant, and SAT alone."""
+    return line_plot([r["cells"] for r in rows], {
+        "proof (ABC fraig + SAT)": [r["proof"]["seconds"] for r in rows],
+        "mutant caught": [r["mutant"]["seconds"] if r["mutant"] else np.nan for r in rows],
+        "SAT alone (stopped at the timeout)": [r["sat_alone"]["seconds"] for r in rows]},
+        title="RTL = netlist proof time", xlabel="netlist cells", ylabel="seconds")
 
 
 def main() -> int:
@@ -150,7 +135,7 @@ def main() -> int:
         {"mode": "quick" if args.quick else "full", "sat_timeout_s": args.sat_timeout,
          "rows": rows}, indent=1) + "\n")
     (RESULTS / "proof_time.md").write_text(markdown(rows, args.quick, args.sat_timeout))
-    plot(rows, RESULTS / "proof_time.svg")
+    (RESULTS / "proof_time.svg").write_text(plot(rows))
     print((RESULTS / "proof_time.md").read_text())
     return 0
 

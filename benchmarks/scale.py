@@ -36,7 +36,12 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
+from bespoke.report.plots import line_plot
+
 RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(RESULTS.parent))
+import suite  # noqa: E402  (its CSV writer)
+
 SEARCH_TIME_S = 60.0
 
 
@@ -44,6 +49,22 @@ def pooled_digits():
     """scikit-learn's digits pooled to 4x4 (16 inputs, 10 classes; DESIGN.md section 9)."""
     digits = load_digits()
     return digits.images.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(-1, 16), digits.target
+
+
+def fitted_on_flow_splits(X, y, hidden: int, seed: int):
+    """The model (ReLU, MinMax-scaled, one hidden layer) fitted as README says users should:
+    on the flow's training split (80/20, stratified) minus the search's validation split (a
+    quarter of it); returns it and ``{"train", "fit", "validation"}``: ``(X, y)`` of each."""
+    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
+    X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.25,
+                                                  random_state=seed, stratify=y_train)
+    model = make_pipeline(MinMaxScaler(), MLPClassifier((hidden,), max_iter=3000,
+                                                        random_state=seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_fit, y_fit)
+    return model, {"train": (X_train, y_train), "fit": (X_fit, y_fit),
+                   "validation": (X_val, y_val)}
 
 
 #: name: (data, hidden neurons), smallest first
@@ -66,19 +87,9 @@ def one(name: str, work: Path, seed: int) -> dict:
 
     data, hidden = CASES[name]
     X, y = data()
-    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
-    X_fit, _, y_fit, _ = train_test_split(X_train, y_train, test_size=0.25, random_state=seed,
-                                          stratify=y_train)
-    model = make_pipeline(MinMaxScaler(), MLPClassifier((hidden,), max_iter=3000,
-                                                        random_state=seed))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X_fit, y_fit)
+    model, _ = fitted_on_flow_splits(X, y, hidden, seed)
     joblib.dump(model, work / "model.pkl")
-    names = [f"f{i}" for i in range(X.shape[1])]
-    (work / "data.csv").write_text("\n".join(
-        [";".join([*names, "Y"])] + [";".join([*(repr(float(v)) for v in row), str(label)])
-                                     for row, label in zip(X, y)]) + "\n")
+    suite.write_csv(work / "data.csv", X, y, [f"f{i}" for i in range(X.shape[1])])
     start = time.perf_counter()
     report = run_compile(CompileConfig(work / "model.pkl", work / "data.csv", work / "out",
                                        seed=seed, search_time_s=SEARCH_TIME_S, adc=False,
@@ -138,26 +149,12 @@ def markdown(rows: list[dict], quick: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    cells = [r["exact"]["cells"] for r in rows]
-    for stage in STAGES:
-        ax.plot(cells, [max(r["stages_s"][stage], 0.01) for r in rows], "o-", label=stage)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("exact design's cells")
-    ax.set_ylabel("seconds")
-    ax.set_title("bespoke compile: time per stage against network size")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+def plot(rows: list[dict]) -> str:
+    """Seconds per stage against the exact design's cells."""
+    return line_plot([r["exact"]["cells"] for r in rows],
+                     {stage: [max(r["stages_s"][stage], 0.01) for r in rows] for stage in STAGES},
+                     title="bespoke compile: time per stage against network size",
+                     xlabel="exact design's cells", ylabel="seconds", log=True)
 
 
 def main() -> int:
@@ -189,7 +186,7 @@ def main() -> int:
         {"mode": "quick" if args.quick else "full", "seed": args.seed,
          "search_time_s": SEARCH_TIME_S, "rows": rows}, indent=1) + "\n")
     (RESULTS / "scale.md").write_text(markdown(rows, args.quick))
-    plot(rows, RESULTS / "scale.svg")
+    (RESULTS / "scale.svg").write_text(plot(rows))
     print((RESULTS / "scale.md").read_text())
     return 0
 

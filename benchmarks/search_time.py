@@ -17,16 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
-import warnings
 from pathlib import Path
-
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler
 
 import bespoke
 from bespoke.approx.candidates import SearchOptions
@@ -36,11 +29,8 @@ from bespoke.model.data import align_labels, read_csv
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "datasets"
-
-
-def pooled_digits():
-    digits = load_digits()
-    return digits.images.reshape(-1, 4, 2, 4, 2).mean(axis=(2, 4)).reshape(-1, 16), digits.target
+sys.path.insert(0, str(HERE))
+from scale import fitted_on_flow_splits, pooled_digits  # noqa: E402
 
 
 def cardio():
@@ -55,17 +45,12 @@ CASES = (("digits 16-5-10", pooled_digits, 5), ("cardio 21-3-3", cardio, 3))
 
 
 def problem(data, hidden: int, seed: int = 0):
-    """The flow's splits: 80/20 train/test, a quarter of train for validation; the model
-    fitted on the rest."""
+    """The exact design of the model fitted on the flow's splits, and its search's training
+    and validation codes and labels."""
     X, y = data
-    X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
-    X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.25,
-                                                  random_state=seed, stratify=y_train)
-    model = make_pipeline(MinMaxScaler(), MLPClassifier((hidden,), max_iter=3000,
-                                                        random_state=seed))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X_fit, y_fit)
+    model, parts = fitted_on_flow_splits(X, y, hidden, seed)
+    (X_train, y_train), (X_fit, y_fit), (X_val, y_val) = (
+        parts["train"], parts["fit"], parts["validation"])
     design = bespoke.compile(model, X_train, y_train)
     return (design, design.codes(X_fit), align_labels(y_fit, design.classes), design.codes(X_val),
             align_labels(y_val, design.classes))

@@ -42,6 +42,27 @@ def bar_chart(labels: list[str], values: list[float], *, title: str, ylabel: str
     return _svg(fig)
 
 
+#: line styles of successive series of :func:`line_plot`
+_LINE_STYLES = ("o-", "s--", "x:", "^-.", "v-", "D--", "*:")
+
+
+def line_plot(x: list[float], series: dict[str, list[float]], *, title: str, xlabel: str,
+              ylabel: str, log: bool = False) -> str:
+    """One line per series over ``x`` (NaN: no point), as SVG; ``log``: both axes."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for i, (label, values) in enumerate(series.items()):
+        ax.plot(x, values, _LINE_STYLES[i % len(_LINE_STYLES)], label=label)
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return _svg(fig)
+
+
 def pareto_plot(front: list[tuple[float, float]], others: list[tuple[float, float]],
                 exact: tuple[float, float], chosen: tuple[float, float], *, floor: float) -> str:
     """Validation accuracy (%) against estimated area (cm²): every candidate, the Pareto
