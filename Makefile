@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages the flow runs: Icarus Verilog (simulation), OpenSTA (timing, power)
-APT_PACKAGES = iverilog opensta
+# Debian packages the flow runs: Icarus Verilog (simulation), OpenSTA (timing, power),
+# Verilator (the faster simulator, --simulator verilator; it builds with make and g++)
+APT_PACKAGES = iverilog opensta verilator make g++
 
 .PHONY: setup system-deps demo test bench suite clean
 
@@ -19,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 system-deps:
-	@missing=""; for tool in iverilog sta; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; for tool in iverilog sta verilator make g++; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $(APT_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \

@@ -1,17 +1,23 @@
-"""Simulation throughput: vectors per second through cocotb + Icarus (bespoke's verifier)
-against a plain Icarus testbench that reads the same vectors from a file.
+"""Simulation throughput: vectors per second of bespoke's two simulators (Icarus through
+cocotb, the reference, and Verilator), against a plain Icarus testbench that reads the same
+vectors from a file.
 
-    .venv/bin/python benchmarks/simulation_throughput.py
+    .venv/bin/python benchmarks/simulation_throughput.py [--quick]
 
-Both simulate the same harness (RTL and gate netlist) on the same vectors and must give
-the same answers.  Each runs twice, on n and on 4n vectors: the difference gives the rate
-per vector, the rest is the fixed cost (compilation, and for cocotb starting Python inside
-the simulator).  Writes benchmarks/results/simulation_throughput.json (never edit by hand).
+Each route simulates the same harness (RTL and gate netlist) on the same vectors and must
+give the same answers.  Each runs on n and on 10 000 random vectors (plus the corners): the
+difference gives the rate per vector, the rest is the fixed cost (compilation; for cocotb
+starting Python inside Icarus; for Verilator building a program), and the 10 000-vector run
+is what a user waits for.  Designs: iris 4-3-3, breast cancer 30-5-1 and the 4x4 digits
+16-5-10 (a netlist above 10 000 cells); --quick: iris alone, one run each.  Writes
+benchmarks/results/simulation_throughput.json and .md (never edit by hand).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -25,13 +31,18 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 import bespoke
+from bespoke import tools
 from bespoke.hw.pdk import bundled_cell_models, bundled_liberty
 from bespoke.rtl.ports import read_ports
 from bespoke.hw.synth import synthesize
+from bespoke.ir.emulate import predict_vectors
 from bespoke.rtl.verify import pack, render_harness, simulate, verification_vectors
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import pooled_digits  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-REPEATS = 3
+LARGE = 10_000  # random vectors of the second run
 PLAIN_BENCH = """`timescale 1ns/1ps
 module plain_bench;
   reg [{vmsb}:0] vectors [0:{last}];
@@ -72,70 +83,123 @@ def plain_icarus(design_v: Path, extra: list[Path], network, codes: np.ndarray, 
 
 
 def rates(small: tuple[int, float], large: tuple[int, float]) -> dict:
-    """Per-vector rate from the difference of two runs, and the fixed cost left over."""
+    """Per-vector rate from the difference of two runs, the fixed cost left over, and the
+    seconds of the larger run."""
     (n1, t1), (n2, t2) = small, large
     per_vector = (t2 - t1) / (n2 - n1)
     return {"vectors_per_s": round(1 / per_vector, 1) if per_vector > 0 else None,
-            "fixed_s": round(t1 - n1 * per_vector, 2), "seconds": [round(t1, 2), round(t2, 2)]}
+            "fixed_s": round(t1 - n1 * per_vector, 2), "seconds": [round(t1, 2), round(t2, 2)],
+            "large_run_s": round(t2, 2)}
 
 
-def measure(name: str, model, X, y, n_vectors: int) -> dict:
+ROUTES = ("cocotb + Icarus", "plain Icarus", "Verilator")
+
+
+def run(route: str, source: Path, extra: list[Path], network, codes: np.ndarray, work: Path):
+    """The answers of one route, its seconds (compilation included) and, for Verilator, the
+    seconds of the built program alone, run again (its per-vector cost is too small to
+    show in the difference of two whole runs)."""
+    work.mkdir(parents=True)
+    start = time.perf_counter()
+    if route == "plain Icarus":
+        return *plain_icarus(source, extra, network, codes, work), None
+    simulator = "verilator" if route == "Verilator" else "icarus"
+    observed, _ = simulate(source, network, codes, work, extra_sources=extra, simulator=simulator)
+    seconds = time.perf_counter() - start
+    if simulator != "verilator":
+        return observed, seconds, None
+    start = time.perf_counter()
+    subprocess.run([str(work / "verilator_build" / "simulation"), "+finish"], cwd=work,
+                   check=True, capture_output=True)
+    return observed, seconds, time.perf_counter() - start
+
+
+def measure(name: str, model, X, y, n_small: int, repeats: int) -> dict:
     design = bespoke.compile(model, X, y)
-    row = {"design": name, "vectors": [n_vectors, 4 * n_vectors]}
+    print(f"{name} ...", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "top.v").write_text(design.verilog())
         syn = synthesize(tmp / "top.v", bundled_liberty(), tmp / "syn")
-        row["cells"] = syn.cells
-        # warm-up: the first cocotb run of a process pays for imports the others do not
-        simulate(tmp / "top.v", design.network, verification_vectors(design.network, None, 10, 0),
-                 tmp / "warm_up")
+        row = {"design": name, "cells": syn.cells}
+        # warm-up: the first run of a process pays for imports, and Verilator's first
+        # build for its run-time library, which later builds reuse
+        for warm in ("icarus", "verilator"):
+            simulate(tmp / "top.v", design.network,
+                     verification_vectors(design.network, None, 10, 0), tmp / f"warm_{warm}",
+                     simulator=warm)
+        vector_sets = [verification_vectors(design.network, None, n, seed=0)
+                       for n in (n_small, LARGE)]
+        row["vectors"] = [len(codes) for codes in vector_sets]
         for level, source, extra in (("rtl", tmp / "top.v", []),
                                      ("gates", syn.netlist_bus, [bundled_cell_models()])):
-            runs = {"cocotb": [], "plain": []}
-            for n in row["vectors"]:
-                codes = verification_vectors(design.network, None, n, seed=0)
-                times = {"cocotb": [], "plain": []}
-                for repeat in range(REPEATS):  # the fastest of a few runs: machines are noisy
-                    start = time.perf_counter()
-                    cocotb_out, _ = simulate(source, design.network, codes,
-                                             tmp / f"cocotb_{level}_{n}_{repeat}", extra_sources=extra)
-                    times["cocotb"].append(time.perf_counter() - start)
-                    work = tmp / f"plain_{level}_{n}_{repeat}"
-                    work.mkdir()
-                    plain_out, plain_s = plain_icarus(source, extra, design.network, codes, work)
-                    times["plain"].append(plain_s)
-                    assert np.array_equal(cocotb_out, plain_out), "the two testbenches disagree"
-                for kind in runs:
-                    runs[kind].append((len(codes), min(times[kind])))
-            row[level] = {kind: rates(*pair) for kind, pair in runs.items()}
+            row[level] = {}
+            for route in ROUTES:
+                timed = []
+                for codes in vector_sets:
+                    seconds, program, answers = [], [], None
+                    for repeat in range(repeats):  # the fastest of a few: machines are noisy
+                        work = tmp / f"{level}_{route}_{len(codes)}_{repeat}".replace(" ", "_")
+                        observed, took, alone = run(route, source, extra, design.network, codes,
+                                                    work)
+                        seconds.append(took)
+                        program.append(alone)
+                        answers = observed if answers is None else answers
+                        assert np.array_equal(observed, answers)
+                    timed.append((len(codes), min(seconds)))
+                    assert np.array_equal(answers, predict_vectors(design.network, codes)), \
+                        f"{route} disagrees with the emulator"
+                row[level][route] = rates(*timed)
+                if route == "Verilator":  # the rate of the program alone on the larger set
+                    n, fastest = len(vector_sets[-1]), min(program)
+                    row[level][route] |= {"vectors_per_s": round(n / fastest, 1),
+                                          "fixed_s": round(timed[-1][1] - fastest, 2)}
+                print(f"  {level} {route}: {row[level][route]}", flush=True)
     return row
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="iris alone, one run each")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 2
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         X, y = load_iris(return_X_y=True)
         iris = make_pipeline(MinMaxScaler(), MLPClassifier((3,), max_iter=2000, random_state=0)).fit(X, y)
-        rows.append(measure("iris 4-3-3 relu", iris, X, y, 3000))
-        X, y = load_breast_cancer(return_X_y=True)
-        cancer = make_pipeline(MinMaxScaler(), MLPClassifier((5,), max_iter=2000, random_state=0)).fit(X, y)
-        rows.append(measure("breast cancer 30-5-1 relu", cancer, X, y, 600))
-    (HERE / "results" / "simulation_throughput.json").write_text(json.dumps(rows, indent=1) + "\n")
+        rows.append(measure("iris 4-3-3 relu", iris, X, y, 1000, repeats))
+        if not args.quick:
+            X, y = load_breast_cancer(return_X_y=True)
+            cancer = make_pipeline(MinMaxScaler(), MLPClassifier((5,), max_iter=2000, random_state=0)).fit(X, y)
+            rows.append(measure("breast cancer 30-5-1 relu", cancer, X, y, 1000, repeats))
+            X, y = pooled_digits()
+            digits = make_pipeline(MinMaxScaler(), MLPClassifier((5,), max_iter=3000, random_state=0)).fit(X, y)
+            rows.append(measure("digits 4x4 16-5-10 relu", digits, X, y, 1000, repeats))
+    versions = {"icarus": tools.version(tools.ICARUS), "verilator": tools.version(tools.VERILATOR)}
+    (HERE / "results" / "simulation_throughput.json").write_text(json.dumps(
+        {"mode": "quick" if args.quick else "full", "repeats": repeats, "versions": versions,
+         "rows": rows}, indent=1) + "\n")
     lines = ["# Simulation throughput", "",
-             "Produced by `benchmarks/simulation_throughput.py`; never edit by hand. Vectors per second",
-             "from the difference of two runs (n and 4n vectors, fastest of 3 each), and the fixed cost per run (compile,",
-             "and for cocotb starting Python inside Icarus). Both testbenches gave the same answers.", "",
-             "| design | cells | level | cocotb + Icarus (vectors/s) | plain Icarus (vectors/s) "
-             "| fixed cost cocotb / plain (s) |", "|---|---|---|---|---|---|"]
+             "Produced by `benchmarks/simulation_throughput.py`"
+             f"{' --quick' if args.quick else ''}; never edit by hand. "
+             f"Icarus Verilog {versions['icarus']}, Verilator {versions['verilator']}, on "
+             "this machine's 2 cores.", "",
+             f"Each route runs on about 1 000 and about {LARGE:,} random vectors (fastest of "
+             f"{repeats}); the difference gives the rate per vector, the rest the fixed cost (compile; "
+             "for cocotb starting Python inside Icarus). Verilator's rate is its built program's "
+             f"alone on the {LARGE:,} vectors, run again, and its fixed cost the rest of its "
+             f"{LARGE:,}-vector run: translating to C++ and compiling it (its run-time library "
+             "cached). All routes gave the emulator's answers on every vector.", "",
+             f"| design | cells | level | route | vectors/s | fixed cost (s) | {LARGE:,} vectors (s) |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         for level in ("rtl", "gates"):
-            c, p = r[level]["cocotb"], r[level]["plain"]
-            lines.append(f"| {r['design']} | {r['cells']} | {level} | {c['vectors_per_s']} | "
-                         f"{p['vectors_per_s']} | {c['fixed_s']} / {p['fixed_s']} |")
+            for route in ROUTES:
+                m = r[level][route]
+                lines.append(f"| {r['design']} | {r['cells']} | {level} | {route} | "
+                             f"{m['vectors_per_s']} | {m['fixed_s']} | {m['large_run_s']} |")
     (HERE / "results" / "simulation_throughput.md").write_text("\n".join(lines) + "\n")
-    print(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

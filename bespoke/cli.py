@@ -9,6 +9,7 @@ from pathlib import Path
 from .version import __version__
 from .errors import BespokeError
 from .hw.formal import DEFAULT_MAX_CELLS
+from .rtl.verify import DEFAULT_SIMULATOR, SIMULATORS
 
 log = logging.getLogger("bespoke")
 
@@ -27,6 +28,11 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
                              "model that does not fit its data (with a warning in the report)")
     parser.add_argument("--random-vectors", type=int, default=1000,
                         help="random vectors simulated besides the test split (default 1000)")
+    parser.add_argument("--simulator", choices=tuple(SIMULATORS), default=DEFAULT_SIMULATOR,
+                        help="the simulator of the RTL and gate-level checks: icarus (through "
+                             "cocotb, the reference; the default) or verilator (a few seconds "
+                             "to build, then far faster per vector: for large designs and "
+                             "many vectors)")
     search = parser.add_argument_group("approximation")
     mode = search.add_mutually_exclusive_group()
     mode.add_argument("--approximate", dest="approximate", action="store_true", default=True,
@@ -227,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                                adc_off_grid=getattr(args, "adc_references", "anywhere") != "grid",
                                test_data=getattr(args, "test_data", None),
                                validation_data=getattr(args, "validation_data", None),
-                               input_scaler=getattr(args, "input_scaler", None))
+                               input_scaler=getattr(args, "input_scaler", None),
+                               simulator=args.simulator)
         report = run_compile(config)
     except BespokeError as exc:
         if args.debug:

@@ -22,7 +22,7 @@ from .model.quantize import InputQuantizer, QuantizeOptions, quantize
 from .approx import SearchOptions, SearchResult
 from .approx.search import search
 from .model.spec import load_integer_spec
-from .rtl.verify import VerificationResult, verification_vectors, verify
+from .rtl.verify import DEFAULT_SIMULATOR, VerificationResult, verification_vectors, verify
 
 DESIGN_FORMAT = "bespoke-design/1"
 
@@ -151,22 +151,23 @@ class Design:
         return system_verilog(self.network)
 
     def verify(self, X: np.ndarray | None = None, *, n_random: int = 1000, seed: int = 0,
-               workdir: str | Path | None = None) -> VerificationResult:
-        """Simulate the Verilog with Icarus through cocotb on the codes of ``X`` (if
-        given), the corner vectors and ``n_random`` random vectors; compare every output
-        with the emulator."""
+               workdir: str | Path | None = None,
+               simulator: str = DEFAULT_SIMULATOR) -> VerificationResult:
+        """Simulate the Verilog on the codes of ``X`` (if given), the corner vectors and
+        ``n_random`` random vectors, and compare every output with the emulator's;
+        ``simulator`` is "icarus" (through cocotb, the reference) or "verilator"."""
         codes = verification_vectors(self.network, None if X is None else self.vectors(X),
                                      n_random, seed)
         if workdir is None:
             with tempfile.TemporaryDirectory(prefix="bespoke-verify-") as tmp:
-                return self._verify_in(Path(tmp), codes)
-        return self._verify_in(Path(workdir), codes)
+                return self._verify_in(Path(tmp), codes, simulator)
+        return self._verify_in(Path(workdir), codes, simulator)
 
-    def _verify_in(self, workdir: Path, codes: np.ndarray) -> VerificationResult:
+    def _verify_in(self, workdir: Path, codes: np.ndarray, simulator: str) -> VerificationResult:
         workdir.mkdir(parents=True, exist_ok=True)
         verilog_path = workdir / "top.v"
         verilog_path.write_text(self.verilog())
-        return verify(verilog_path, self.network, codes, workdir / "sim")
+        return verify(verilog_path, self.network, codes, workdir / "sim", simulator=simulator)
 
     # --- persistence -----------------------------------------------------------------
     def to_dict(self) -> dict:

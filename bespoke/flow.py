@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import tools
 from .version import __version__
 from .report import pages as report
 from .model.data import read_csv
@@ -33,7 +34,7 @@ from .approx import RETRAINED, SearchOptions, SearchResult
 from .approx.search import search as approximation_search, write_front
 from .ir.network import csd_digits
 from .rtl.system import sensor_vectors
-from .rtl.verify import verification_vectors, verify, verify_system
+from .rtl.verify import DEFAULT_SIMULATOR, SIMULATORS, verification_vectors, verify, verify_system
 from .approx.interface import fit_interface, grid_interface
 from .hw.adc import AdcModel, load_adc_model
 from .hw.system import conventional_system, system_report
@@ -85,6 +86,7 @@ class CompileConfig:
     validation_data: Path | None = None
     #: a fitted scaler the model's data went through outside the model (folded in front)
     input_scaler: Path | None = None
+    simulator: str = DEFAULT_SIMULATOR  # of the RTL and gate-level checks (rtl.verify)
 
 
 class _Timer:
@@ -130,6 +132,7 @@ def run_compile(config: CompileConfig) -> dict:
         return run_integer_spec(config)
     outdir = Path(config.outdir)
     _check_outdir(outdir)
+    _check_simulator(config.simulator)
     if not 0 <= config.max_accuracy_loss <= 1:
         raise BespokeError(f"--max-accuracy-loss {100 * config.max_accuracy_loss:g} is out of range: "
                            "use 0 to 100 percentage points")
@@ -166,7 +169,8 @@ def run_compile(config: CompileConfig) -> dict:
         X_train, y_train = splits.search_training.X, splits.search_training.y
         X_val, y_val = splits.validation.X, splits.validation.y
     _check_size(design.network, config.force,
-                len(X_test) + design.network.n_inputs + 2 + config.random_vectors, config.synthesize)
+                len(X_test) + design.network.n_inputs + 2 + config.random_vectors, config.synthesize,
+                config.simulator)
     exact_design, search = design, None
     if config.approximate:
         with timer.step("search"), _search_cluster(config.scheduler):
@@ -270,12 +274,14 @@ def _publish(config: CompileConfig, design: Design, vectors: np.ndarray, n_test:
             if design.network.interface is not None:
                 (staging / "system.v").write_text(design.system_verilog())
         with timer.step("simulate"):
-            result = verify(staging / "top.v", design.network, vectors, staging / "sim")
+            result = verify(staging / "top.v", design.network, vectors, staging / "sim",
+                            simulator=config.simulator)
         system_result = None
         if design.network.interface is not None and sensor is not None:
             with timer.step("simulate system"):
                 system_result = verify_system(staging / "system.v", staging / "top.v",
-                                              design.network, sensor, staging / "sim_system")
+                                              design.network, sensor, staging / "sim_system",
+                                              config.simulator)
         result_report = complete(staging, result)
         if system_result is not None:
             result_report["system_verification"] = {
@@ -284,7 +290,8 @@ def _publish(config: CompileConfig, design: Design, vectors: np.ndarray, n_test:
             with timer.step("synthesize"):
                 hardware = implement(design.network, staging / "top.v", vectors, n_test,
                                      staging / "hw", ImplementOptions(
-                                         config.liberty, config.yosys, config.formal_max_cells))
+                                         config.liberty, config.yosys, config.formal_max_cells,
+                                         simulator=config.simulator))
             result_report |= hardware.report_sections()
             if after_synthesis is not None:
                 after_synthesis(staging, result_report)
@@ -321,6 +328,7 @@ def run_integer_spec(config: CompileConfig) -> dict:
     model, no data, so no accuracy and no search; the vectors are the corners and
     ``config.random_vectors`` random codes, which also weigh the power."""
     _check_outdir(Path(config.outdir))
+    _check_simulator(config.simulator)
     timer = _Timer()
     with timer.step("ingest"):
         adc_model = load_adc_model(config.adc_model) if config.adc else None
@@ -332,7 +340,7 @@ def run_integer_spec(config: CompileConfig) -> dict:
     vectors = verification_vectors(design.network, None, config.random_vectors, config.seed)
     sensor = (sensor_vectors(design.network, None, config.random_vectors, config.seed)
               if adc_model is not None else None)
-    _check_size(design.network, config.force, len(vectors), config.synthesize)
+    _check_size(design.network, config.force, len(vectors), config.synthesize, config.simulator)
     network = design.network
 
     def complete(staging: Path, result) -> dict:
@@ -364,13 +372,25 @@ def run_integer_spec(config: CompileConfig) -> dict:
 MAX_AREA_CM2 = 600.0
 #: Longest gate-level simulation started without --force.
 MAX_GATE_SIMULATION_S = 1800.0
-#: Gate-level simulation cost per vector and cell, and the mean cell area, measured in
-#: benchmarks/results/simulation_throughput.md and synthesis_quality.md.
-SECONDS_PER_VECTOR_CELL = 5.5e-7
+#: Gate-level simulation cost per vector and cell, and per cell to build (Verilator), by
+#: simulator, and the mean cell area, measured in benchmarks/results/simulation_throughput.md
+#: and synthesis_quality.md.
+SECONDS_PER_VECTOR_CELL = {"icarus": 5.5e-7, "verilator": 3e-9}
+SECONDS_PER_CELL_BUILD = {"icarus": 0.0, "verilator": 1.5e-3}
 UM2_PER_CELL = 3.0e5
 
 
-def _check_size(network, force: bool, n_vectors: int, synthesize: bool) -> None:
+def _check_simulator(simulator: str) -> None:
+    """Refuse an unknown simulator, or a missing one (with its install hint), before any
+    long work."""
+    if simulator not in SIMULATORS:
+        raise BespokeError(f"--simulator {simulator} is unknown: choose "
+                           f"{' or '.join(SIMULATORS)}")
+    tools.find(SIMULATORS[simulator])
+
+
+def _check_size(network, force: bool, n_vectors: int, synthesize: bool,
+                simulator: str = DEFAULT_SIMULATOR) -> None:
     """Refuse, before any long work, a design estimated larger than :data:`MAX_AREA_CM2`,
     or whose gate-level simulation would take longer than :data:`MAX_GATE_SIMULATION_S`."""
     area = AreaModel.bundled().area_um2(network)
@@ -380,11 +400,14 @@ def _check_size(network, force: bool, n_vectors: int, synthesize: bool) -> None:
         raise BespokeError(f"the exact design is estimated at {estimate:.0f} cm², more than an A4 "
                            f"sheet ({MAX_AREA_CM2:.0f} cm²): synthesis and simulation would take "
                            "long; use fewer neurons or bits, or pass --force")
-    seconds = n_vectors * area / UM2_PER_CELL * SECONDS_PER_VECTOR_CELL
+    cells = area / UM2_PER_CELL
+    seconds = cells * (n_vectors * SECONDS_PER_VECTOR_CELL[simulator]
+                       + SECONDS_PER_CELL_BUILD[simulator])
     if synthesize and seconds > MAX_GATE_SIMULATION_S and not force:
+        faster = "" if simulator == "verilator" else " --simulator verilator,"
         raise BespokeError(f"gate-level simulation of {n_vectors} vectors is estimated at "
-                           f"{seconds / 60:.0f} minutes: pass fewer --random-vectors or a smaller "
-                           "test split, or --force")
+                           f"{seconds / 60:.0f} minutes: pass{faster} fewer --random-vectors or "
+                           "a smaller test split, or --force")
 
 
 def _approximation_report(search: SearchResult, exact: Design) -> dict:

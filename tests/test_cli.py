@@ -198,3 +198,37 @@ def test_the_system_by_default_and_the_core_alone_with_no_adc(tmp_path):
     assert system["accuracy"] == core["accuracy"]
     design = json.loads((tmp_path / "system" / "design.json").read_text())
     assert len(design["network"]["interface"]["channels"]) == 4
+
+
+def test_simulator_verilator_checks_rtl_system_and_gates_in_verilator(tmp_path):
+    model, X_train, X_test, y_train, y_test = trained("iris", "relu", (3,))
+    joblib.dump(model, tmp_path / "model.pkl")
+    write_csv(tmp_path / "iris.csv", np.concatenate([X_train, X_test]),
+              np.concatenate([y_train, y_test]))
+    assert main(["-q", "compile", "--exact", "--random-vectors", "100", "--simulator", "verilator",
+                 str(tmp_path / "model.pkl"), "--data", str(tmp_path / "iris.csv"),
+                 "-o", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    for check in (report["verification"], report["system_verification"],
+                  report["gate_level"]["verification"]):
+        assert check["simulator"].startswith("Verilator") and check["mismatches"] == 0
+    assert report["options"]["simulator"] == "verilator"
+
+
+@pytest.mark.parametrize("simulator, environment, message", [
+    ("modelsim", {}, "invalid choice: 'modelsim'"),
+    ("verilator", {"BESPOKE_VERILATOR": "/nonexistent/verilator"}, "apt-get install verilator"),
+])
+def test_a_missing_or_unknown_simulator_is_refused_before_long_work(
+        csv_and_models, capsys, monkeypatch, simulator, environment, message):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    out = csv_and_models / "out"
+    try:
+        code = main(["-q", "compile", str(csv_and_models / "good.pkl"), "--data",
+                     str(csv_and_models / "iris.csv"), "-o", str(out), "--simulator", simulator])
+    except SystemExit as exit:  # argparse's own refusal
+        code = exit.code
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and message in err
+    assert not out.exists()

@@ -22,7 +22,7 @@ from ..rtl.lower import OUTPUT_NAME
 from .netlist import Evaluation, cell_models_verilog, evaluate, longest_path_ms, read_netlist
 from .power_sources import BATTERY_MW
 from .synth import SynthesisResult, synthesize
-from ..rtl.verify import VerificationResult, verify
+from ..rtl.verify import DEFAULT_SIMULATOR, VerificationResult, verify
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class ImplementOptions:
     yosys: str = "yowasp"
     formal_max_cells: int = DEFAULT_MAX_CELLS
     synth_timeout_s: float = 900.0
+    simulator: str = DEFAULT_SIMULATOR  # of the gate-level simulation
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ def implement(network: Network, rtl: Path, vectors: np.ndarray, n_test: int, wor
     liberty, library, syn, netlist, power = _synthesize_and_measure(network, rtl, test, workdir,
                                                                     options)
     models = _cell_models(options, library, workdir)
-    gate = verify(syn.netlist_bus, network, vectors, workdir / "gate_sim", extra_sources=[models])
+    gate = verify(syn.netlist_bus, network, vectors, workdir / "gate_sim", extra_sources=[models],
+                  simulator=options.simulator)
     if exhaustive_count(network) <= 1 << EXHAUSTIVE_INPUT_BITS:
         # every possible input: a complete check of netlist == emulator
         vectors_checked = exhaustive_codes(network)

@@ -1,11 +1,16 @@
-"""Verify: the emitted Verilog, simulated by Icarus through cocotb, equals the emulator.
+"""Verify: the emitted Verilog, simulated by Icarus through cocotb (or by Verilator), equals
+the emulator.
 
 Every vector is compared with exact integer equality.  The harness that packs the
 ports is generated from the port map pyverilog reads out of the Verilog itself.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,7 +22,7 @@ import numpy as np
 
 from .. import tools
 from ..ir.emulate import predict_sensor, predict_vectors
-from ..errors import VerificationError
+from ..errors import ToolMissingError, VerificationError
 from ..ir.network import Network
 from .lower import OUTPUT_NAME
 from .ports import Port, read_ports
@@ -27,6 +32,11 @@ log = logging.getLogger(__name__)
 #: the simulation top: the batch driver (rtl_templates/batch.v.tmpl) around the harness
 BATCH_TOP = "bespoke_batch"
 BENCH_MODULE = "bespoke.rtl.cocotb_bench"
+#: the simulators a design can be checked in: Icarus (through cocotb) is the reference;
+#: Verilator builds the same driver into a program, slower to build and much faster per
+#: vector (benchmarks/results/simulation_throughput.md)
+SIMULATORS = {"icarus": tools.ICARUS, "verilator": tools.VERILATOR}
+DEFAULT_SIMULATOR = "icarus"
 
 
 @dataclass(frozen=True)
@@ -124,10 +134,10 @@ def pack(values: np.ndarray, bits: int | Sequence[int]) -> list[int]:
 
 
 def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: Path,
-             expected: np.ndarray | None = None,
-             extra_sources: Sequence[Path] = ()) -> tuple[np.ndarray, str]:
+             expected: np.ndarray | None = None, extra_sources: Sequence[Path] = (),
+             simulator: str = DEFAULT_SIMULATOR) -> tuple[np.ndarray, str]:
     """Simulate ``codes`` (the circuit's vectors: codes, or ADC levels with an interface)
-    through the design in ``verilog_path`` with cocotb + Icarus.
+    through the design in ``verilog_path`` with ``simulator`` (see :data:`SIMULATORS`).
 
     ``extra_sources`` are compiled too (the cell models of a gate netlist).  Returns
     the design's output per vector and a description of the simulator.
@@ -135,28 +145,30 @@ def simulate(verilog_path: Path, network: Network, codes: np.ndarray, workdir: P
     if expected is None:
         expected = predict_vectors(network, codes)
     return simulate_module([verilog_path, *extra_sources], "top", network.ports(),
-                           network.output_width, network.port_values(codes), expected, workdir)
+                           network.output_width, network.port_values(codes), expected, workdir,
+                           simulator)
 
 
 def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple[str, int]],
                     output_width: int, values: np.ndarray, expected: np.ndarray,
-                    workdir: Path) -> tuple[np.ndarray, str]:
+                    workdir: Path, simulator: str = DEFAULT_SIMULATOR) -> tuple[np.ndarray, str]:
     """Simulate ``module`` (its input ports ``inputs``, ``(name, width)``, and output
     ``y``; defined in ``sources[0]``, which the others support) on ``values``
-    (``(vectors, inputs)``) with cocotb + Icarus; the bench compares with ``expected``."""
-    from cocotb_tools.runner import get_runner
-
-    tools.find(tools.ICARUS)
+    (``(vectors, inputs)``) with ``simulator``, through the batch driver.  With Icarus the
+    cocotb bench compares with ``expected`` too; the answers are returned either way."""
+    if simulator not in SIMULATORS:
+        raise VerificationError(f"unknown simulator {simulator!r}: choose one of "
+                                f"{', '.join(SIMULATORS)}")
+    tools.find(SIMULATORS[simulator])
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     verilog_path = Path(sources[0]).resolve()
     ports = read_ports(verilog_path.read_text(), module)
     _check_ports(ports, inputs, output_width, verilog_path.name)
     if not len(values):
-        return np.zeros(0, np.int64), _simulator_name()
+        return np.zeros(0, np.int64), _simulator_name(simulator)
     harness = workdir / "harness.v"
     harness.write_text(render_harness(ports, inputs=inputs, module=module))
-    extra_sources = [Path(s).resolve() for s in sources[1:]]
     files = {name: workdir / f"{name}.hex" for name in ("vectors", "expected", "observed")}
     files["vectors"].write_text("".join(f"{v:x}\n" for v in pack(values,
                                                                  [w for _, w in inputs])))
@@ -165,14 +177,34 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
                                   files["observed"]))
     files["expected"].write_text("".join(f"{int(v):x}\n" for v in expected))
     files["observed"].unlink(missing_ok=True)
+    sources = [verilog_path, *(Path(s).resolve() for s in sources[1:]), harness, batch]
+    if simulator == "icarus":
+        _run_icarus(sources, files, workdir)
+    else:
+        _run_verilator(sources, workdir)
+    if not files["observed"].exists():
+        raise VerificationError(f"the simulator stopped without answering (killed, or crashed): "
+                                f"see {workdir / 'sim.log'}")
+    observed = np.array([int(line, 16) for line in files["observed"].read_text().split()],
+                        dtype=np.int64)
+    if len(observed) != len(values):
+        raise VerificationError(f"the simulation answered {len(observed)} of {len(values)} "
+                                f"vectors: see {workdir / 'sim.log'}")
+    return observed, _simulator_name(simulator)
+
+
+def _run_icarus(sources: Sequence[Path], files: dict[str, Path], workdir: Path) -> None:
+    """The batch driver in Icarus through cocotb: the bench waits for ``done`` and compares
+    the answers with the expected ones."""
+    from cocotb_tools.runner import get_runner
+
     runner = get_runner("icarus")
     # the runner narrates every command at INFO: show that only when debugging
     runner.log.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING)
     build_dir = workdir / "sim_build"
     try:
-        runner.build(sources=[verilog_path, *extra_sources, harness, batch],
-                     hdl_toplevel=BATCH_TOP, build_dir=build_dir, timescale=("1ns", "1ps"),
-                     always=True, log_file=workdir / "build.log")
+        runner.build(sources=list(sources), hdl_toplevel=BATCH_TOP, build_dir=build_dir,
+                     timescale=("1ns", "1ps"), always=True, log_file=workdir / "build.log")
     except RuntimeError as error:  # the runner's way of saying iverilog failed
         raise VerificationError(f"Icarus could not compile the design ({error}): see "
                                 f"{workdir / 'build.log'}") from None
@@ -185,34 +217,87 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
                     log_file=workdir / "sim.log", timescale=("1ns", "1ps"))
     except SystemExit:
         # under pytest the runner exits when the bench's own assertion fails; the
-        # outputs it wrote are still read and compared below, like everywhere else
+        # outputs it wrote are still read and compared by the caller, like everywhere else
         log.debug("the cocotb bench reported a failure")
     except RuntimeError as error:  # the simulator itself failed (killed, crashed)
         log.debug("the simulator failed: %s", error)
-    if not files["observed"].exists():
-        raise VerificationError(f"the simulator stopped without answering (killed, or crashed): "
-                                f"see {workdir / 'sim.log'}")
-    observed = np.array([int(line, 16) for line in files["observed"].read_text().split()],
-                        dtype=np.int64)
-    if len(observed) != len(values):
-        raise VerificationError(f"the simulation answered {len(observed)} of {len(values)} "
-                                f"vectors: see {workdir / 'sim.log'}")
-    return observed, _simulator_name()
 
 
-def _simulator_name() -> str:
+def _run_verilator(sources: Sequence[Path], workdir: Path) -> None:
+    """The batch driver built by Verilator into a program of its own and run.  Verilator's
+    C++ is compiled without optimization: on gate netlists the build, not the run,
+    dominates (benchmarks/results/simulation_throughput.md).  Verilator's own run-time
+    library, the same for every design, is compiled once and kept (:func:`_runtime_cache`)."""
+    build_dir = workdir / "verilator_build"
+    shutil.rmtree(build_dir, ignore_errors=True)
+    # --binary is these two steps; between them the cached run-time objects go in
+    translate = [tools.find(tools.VERILATOR), "--cc", "--exe", "--main", "--timing",
+                 "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timescale", "1ns/1ps",
+                 "--top-module", BATCH_TOP, "--prefix", "Vbatch", "-Mdir", str(build_dir),
+                 "-o", "simulation", *map(str, sources)]
+    compile_cpp = ["make", "-C", str(build_dir), "-f", "Vbatch.mk", "-j", str(os.cpu_count() or 1),
+                   "OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
+    cache = _runtime_cache()
+    with open(workdir / "build.log", "w") as build_log:
+        for step, command in enumerate((translate, compile_cpp)):
+            if step == 1 and cache:
+                for cached in sorted(cache.glob("verilated*.o")):
+                    shutil.copy(cached, build_dir / cached.name)  # newer than Vbatch.mk: kept
+            try:
+                built = subprocess.run(command, cwd=workdir, stdout=build_log,
+                                       stderr=subprocess.STDOUT, check=False)
+            except FileNotFoundError:
+                raise ToolMissingError(f"{command[0]} was not found: Verilator builds with make "
+                                       "and g++; install them with 'sudo apt-get install make "
+                                       "g++'") from None
+            if built.returncode:
+                raise VerificationError(f"Verilator could not build the design (exit "
+                                        f"{built.returncode}): see {workdir / 'build.log'}")
+    for built_object in sorted(build_dir.glob("verilated*.o")) if cache else ():
+        if not (cache / built_object.name).exists():
+            partial = cache / f".{built_object.name}.{os.getpid()}"
+            shutil.copy(built_object, partial)
+            os.replace(partial, cache / built_object.name)  # whole files only, for racing runs
+    with open(workdir / "sim.log", "w") as sim_log:
+        ran = subprocess.run([str(build_dir / "simulation"), "+finish"], cwd=workdir,
+                             stdout=sim_log, stderr=subprocess.STDOUT, check=False)
+    if ran.returncode:
+        log.debug("the Verilator simulation exited with %d", ran.returncode)
+
+
+def _runtime_cache() -> Path | None:
+    """Where Verilator's compiled run-time library is kept, one folder per Verilator
+    executable and version (``$XDG_CACHE_HOME/bespoke`` or ``~/.cache/bespoke``); None
+    when no such folder can be made."""
+    executable = tools.find(tools.VERILATOR)
+    key = hashlib.sha256(f"{executable} {tools.version(tools.VERILATOR)}".encode()).hexdigest()
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = root / "bespoke" / f"verilator-{key[:16]}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        log.debug("no cache for Verilator's run-time library: %s", error)
+        return None
+    return folder
+
+
+def _simulator_name(simulator: str) -> str:
+    if simulator == "verilator":
+        return f"Verilator {tools.version(tools.VERILATOR)}"
     import cocotb
 
     return f"Icarus Verilog {tools.version(tools.ICARUS)} via cocotb {cocotb.__version__}"
 
 
 def verify(verilog_path: Path, network: Network, codes: np.ndarray, workdir: Path,
-           extra_sources: Sequence[Path] = ()) -> VerificationResult:
+           extra_sources: Sequence[Path] = (), simulator: str = DEFAULT_SIMULATOR
+           ) -> VerificationResult:
     """Simulate every vector and compare the class index with the emulator's."""
     start = time.perf_counter()
     expected = predict_vectors(network, codes)
-    observed, simulator = simulate(verilog_path, network, codes, workdir, expected, extra_sources)
-    return _compared(observed, expected, simulator, start, "vectors")
+    observed, described = simulate(verilog_path, network, codes, workdir, expected, extra_sources,
+                                   simulator)
+    return _compared(observed, expected, described, start, "vectors")
 
 
 def _compared(observed: np.ndarray, expected: np.ndarray, simulator: str, start: float,
@@ -226,14 +311,15 @@ def _compared(observed: np.ndarray, expected: np.ndarray, simulator: str, start:
 
 
 def verify_system(system_path: Path, core_path: Path, network: Network, sensor: np.ndarray,
-                  workdir: Path) -> VerificationResult:
+                  workdir: Path, simulator: str = DEFAULT_SIMULATOR) -> VerificationResult:
     """Simulate module ``system`` (comparator banks in front of ``top``) on sensor values
     and compare the class index with the emulator's, through the network's interface."""
     from .system import SYSTEM_MODULE, system_ports, system_values
 
     start = time.perf_counter()
     expected = predict_sensor(network, sensor)
-    observed, simulator = simulate_module([system_path, core_path], SYSTEM_MODULE,
+    observed, described = simulate_module([system_path, core_path], SYSTEM_MODULE,
                                           system_ports(network), network.output_width,
-                                          system_values(network, sensor), expected, workdir)
-    return _compared(observed, expected, simulator, start, "sensor vectors through the system")
+                                          system_values(network, sensor), expected, workdir,
+                                          simulator)
+    return _compared(observed, expected, described, start, "sensor vectors through the system")

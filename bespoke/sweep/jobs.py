@@ -69,6 +69,7 @@ def tool_versions(yosys: tuple[str, ...] = ("yowasp",)) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[dist] = "missing"
     for name, probe in (("iverilog", lambda: tools.version(tools.ICARUS)),
+                        ("verilator", lambda: tools.version(tools.VERILATOR)),
                         ("sta", lambda: sta_version(tools.find(STA)))):
         try:
             versions[name] = probe()

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import BespokeError
 from ..hw.formal import DEFAULT_MAX_CELLS
+from ..rtl.verify import DEFAULT_SIMULATOR, SIMULATORS
 
 SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
 ACTIVATIONS = ("identity", "relu", "tanh", "logistic")
@@ -48,6 +49,8 @@ OPTIONS: dict[str, OptionSpec] = {
     "liberty": OptionSpec(str, "bundled", "liberty"),
     "yosys": OptionSpec(str, "yowasp", "yosys"),
     "formal_max_cells": OptionSpec(int, DEFAULT_MAX_CELLS, "formal_max_cells", lambda v: v >= 0, "0 or more"),
+    "simulator": OptionSpec(str, DEFAULT_SIMULATOR, "simulator", lambda v: v in SIMULATORS,
+                            " or ".join(SIMULATORS)),
     "force": OptionSpec(bool, False, "force"),
     "adc": OptionSpec(bool, True, "adc"),
     "adc_model": OptionSpec(str, "bundled", "adc_model"),

@@ -54,10 +54,11 @@ def test_rtl_argmax_ties_pick_the_first_index(tmp_path):
     assert 1 in result.observed and 2 not in result.observed
 
 
-def test_a_mutated_constant_is_caught(tmp_path):
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_a_mutated_constant_is_caught(simulator, tmp_path):
     """A check that cannot fail proves nothing: Verilog whose one output bias differs
     (b becomes -b - 1; the generator folds biases into a neuron's bit heap) must fail
-    verification against the original design."""
+    verification against the original design, in either simulator."""
     from dataclasses import replace
 
     model, X_train, X_test, y_train, _ = trained("cancer", "relu")
@@ -68,9 +69,40 @@ def test_a_mutated_constant_is_caught(tmp_path):
     mutated = replace(net, layers=net.layers[:-1] + (replace(out, neurons=(wrong,) + out.neurons[1:]),))
     (tmp_path / "top.v").write_text(to_verilog(mutated))
     codes = verification_vectors(net, design.codes(X_test), 1000, seed=0)
-    result = verify(tmp_path / "top.v", net, codes, tmp_path / "sim")
+    result = verify(tmp_path / "top.v", net, codes, tmp_path / "sim", simulator=simulator)
     assert result.mismatches > 0
     assert not result.passed
+    assert simulator in result.simulator.lower()
+
+
+def test_verilator_and_icarus_give_the_same_answer_on_every_vector(tmp_path):
+    """The second simulator answers exactly what the reference does, on the RTL and on the
+    synthesized gate netlist (with the library's cell models), and both equal the emulator."""
+    from bespoke.hw.pdk import bundled_cell_models, bundled_liberty
+    from bespoke.hw.synth import synthesize
+
+    model, X_train, X_test, y_train, _ = trained("iris", "relu", (3,))
+    design = bespoke.compile(model, X_train, y_train)
+    (tmp_path / "top.v").write_text(design.verilog())
+    netlist = synthesize(tmp_path / "top.v", bundled_liberty(), tmp_path / "syn").netlist_bus
+    codes = verification_vectors(design.network, design.codes(X_test), 2000, seed=1)
+    for level, source, extra in (("rtl", tmp_path / "top.v", []),
+                                 ("gates", netlist, [bundled_cell_models()])):
+        answers = {simulator: verify(source, design.network, codes, tmp_path / level / simulator,
+                                     extra_sources=extra, simulator=simulator)
+                   for simulator in ("icarus", "verilator")}
+        np.testing.assert_array_equal(answers["verilator"].observed, answers["icarus"].observed)
+        assert answers["verilator"].mismatches == 0 and answers["verilator"].vectors == len(codes)
+        assert answers["verilator"].simulator.startswith("Verilator 5")
+
+
+def test_an_unknown_simulator_is_refused(tmp_path):
+    from bespoke.errors import VerificationError
+
+    model, X_train, _, y_train, _ = trained("iris", "relu", (3,))
+    with pytest.raises(VerificationError, match="unknown simulator 'modelsim'.*icarus, verilator"):
+        bespoke.compile(model, X_train, y_train).verify(n_random=5, workdir=tmp_path,
+                                                        simulator="modelsim")
 
 
 def test_pack_places_input_i_at_bits_i_times_width():
