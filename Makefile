@@ -40,6 +40,7 @@ bench: suite
 	$(BIN)/python benchmarks/cardio_sanity.py
 	$(BIN)/python benchmarks/estimator_calibration.py
 	$(BIN)/python benchmarks/search_throughput.py
+	$(BIN)/python benchmarks/simulation_throughput.py
 	$(BIN)/python benchmarks/synthesis_quality.py
 	$(BIN)/python benchmarks/sweep_speedup.py
 	$(BIN)/python benchmarks/quality_seeds.py

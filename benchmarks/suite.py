@@ -8,8 +8,8 @@ and two scikit-learn bundled ones, trains the MLP topology of the printed-MLP pa
 exact design (``bespoke compile --exact``), the approximate one (``bespoke compile``, which
 retrains by default) and the search alone (``bespoke compile --no-retrain``), each verified in Icarus (RTL and gates) and synthesized with Yosys on the bundled printed
 library.  Writes ``benchmarks/results/suite.json``, ``suite.md`` (the per-dataset table
-and the comparison with published designs) and the plots in ``benchmarks/results/suite/``,
-and reruns the simulation-throughput benchmark.  Never edit the results by hand.
+and the comparison with published designs) and the plots in ``benchmarks/results/suite/``.
+Never edit the results by hand.
 
 Training: the model is fitted on the training split minus the validation split the
 search uses (as README says users should), best of three initializations by training
@@ -21,7 +21,6 @@ import argparse
 import json
 import logging
 import shutil
-import subprocess
 import sys
 import time
 import warnings
@@ -372,8 +371,8 @@ def markdown(rows: list[dict], args, wall: float) -> str:
             "- `suite/area.svg`, `suite/accuracy.svg`: exact against approximate, per dataset.",
             "- `suite/<dataset>_front.svg`: the search's Pareto front (validation accuracy against "
             "estimated area) with the exact and the chosen design marked.",
-            "", "Simulation throughput (cocotb + Icarus against a plain Icarus testbench): "
-            "`simulation_throughput.md`."]
+            "", "Simulation throughput (Icarus through cocotb, Verilator and a plain Icarus "
+            "testbench): `simulation_throughput.md`."]
     return "\n".join(out) + "\n"
 
 
@@ -384,7 +383,6 @@ def main() -> int:
     parser.add_argument("--search-time", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="*", help="run only these datasets (results not written)")
-    parser.add_argument("--skip-simulation-benchmark", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     build = HERE / "build" / "suite"
@@ -430,9 +428,6 @@ def main() -> int:
                                          100 * r["no_retrain"]["test_accuracy"])} for r in rows},
         title="On-sensor system: power against accuracy"))
     print(f"suite: {len(rows)} datasets in {wall / 60:.1f} min; see {RESULTS / 'suite.md'}")
-    if not args.skip_simulation_benchmark:
-        print("simulation throughput ...", flush=True)
-        subprocess.run([sys.executable, str(HERE / "simulation_throughput.py")], check=True, cwd=HERE)
     return 0
 
 
