@@ -54,11 +54,10 @@ def test_rtl_argmax_ties_pick_the_first_index(tmp_path):
     assert 1 in result.observed and 2 not in result.observed
 
 
-@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
-def test_a_mutated_constant_is_caught(simulator, tmp_path):
+def test_a_mutated_constant_is_caught(tmp_path):
     """A check that cannot fail proves nothing: Verilog whose one output bias differs
     (b becomes -b - 1; the generator folds biases into a neuron's bit heap) must fail
-    verification against the original design, in either simulator."""
+    verification against the original design (in Verilator: the test below)."""
     from dataclasses import replace
 
     model, X_train, X_test, y_train, _ = trained("cancer", "relu")
@@ -69,15 +68,17 @@ def test_a_mutated_constant_is_caught(simulator, tmp_path):
     mutated = replace(net, layers=net.layers[:-1] + (replace(out, neurons=(wrong,) + out.neurons[1:]),))
     (tmp_path / "top.v").write_text(to_verilog(mutated))
     codes = verification_vectors(net, design.codes(X_test), 1000, seed=0)
-    result = verify(tmp_path / "top.v", net, codes, tmp_path / "sim", simulator=simulator)
+    result = verify(tmp_path / "top.v", net, codes, tmp_path / "sim")
     assert result.mismatches > 0
     assert not result.passed
-    assert simulator in result.simulator.lower()
 
 
 def test_verilator_and_icarus_give_the_same_answer_on_every_vector(tmp_path):
     """The second simulator answers exactly what the reference does, on the RTL and on the
-    synthesized gate netlist (with the library's cell models), and both equal the emulator."""
+    synthesized gate netlist (with the library's cell models), and both equal the emulator;
+    a mutated design (one output bias changed) fails in Verilator too."""
+    from dataclasses import replace
+
     from bespoke.hw.pdk import bundled_cell_models, bundled_liberty
     from bespoke.hw.synth import synthesize
 
@@ -94,6 +95,14 @@ def test_verilator_and_icarus_give_the_same_answer_on_every_vector(tmp_path):
         np.testing.assert_array_equal(answers["verilator"].observed, answers["icarus"].observed)
         assert answers["verilator"].mismatches == 0 and answers["verilator"].vectors == len(codes)
         assert answers["verilator"].simulator.startswith("Verilator 5")
+    out = design.network.layers[-1]
+    wrong = replace(out.neurons[0], bias=-out.neurons[0].bias - 1)
+    mutated = replace(design.network, layers=design.network.layers[:-1]
+                      + (replace(out, neurons=(wrong,) + out.neurons[1:]),))
+    (tmp_path / "mutated.v").write_text(to_verilog(mutated))
+    caught = verify(tmp_path / "mutated.v", design.network, codes, tmp_path / "mutated",
+                    simulator="verilator")
+    assert caught.mismatches > 0
 
 
 def test_an_unknown_simulator_is_refused(tmp_path):
