@@ -13,6 +13,23 @@ from hypothesis import settings
 settings.register_profile("bespoke", deadline=None, derandomize=True)
 settings.load_profile("bespoke")
 
+
+
+def pytest_collection_modifyitems(items):
+    """``make test`` hands the tests out to its workers one at a time (pytest-xdist's
+    ``--dist loadgroup``), which balances them better than a file at a time; the tests of a
+    file that share a fixture of the file's own with a wider scope than a test (a compiled
+    design) are one group, so that one worker builds it once."""
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        info = getattr(item, "_fixtureinfo", None)
+        shared = info is not None and any(
+            definition.scope != "function" and definition.baseid == module
+            for definitions in info.name2fixturedefs.values() for definition in definitions)
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
 DATA = Path(__file__).resolve().parent / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ACTIVATIONS = ("identity", "relu", "tanh", "logistic")

@@ -170,6 +170,7 @@ def test_a_simulation_too_long_is_refused_before_long_work_with_its_estimate(inp
                  str(inputs / "iris.csv"), "--random-vectors", "100000000", "-o", str(out)])
     err = capsys.readouterr().err.strip()
     assert code == 2 and re.search(r"estimated at \d+ minutes", err) and "--force" in err
+    assert "--simulator verilator" in err  # the faster simulator is suggested
     assert snapshot(out) == before and no_staging_left(out)
 
 
