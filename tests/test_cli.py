@@ -1,6 +1,7 @@
 """The command line end to end: real Icarus simulation, real files."""
 import json
 import pickle
+import re
 import subprocess
 import sys
 
@@ -213,6 +214,7 @@ def test_simulator_verilator_checks_rtl_system_and_gates_in_verilator(tmp_path):
                   report["gate_level"]["verification"]):
         assert check["simulator"].startswith("Verilator") and check["mismatches"] == 0
     assert report["options"]["simulator"] == "verilator"
+    assert re.search(r"vectors \(Verilator [\d.]+, cells\)", (tmp_path / "out" / "report.md").read_text())
 
 
 @pytest.mark.parametrize("simulator, environment, message", [

@@ -1,8 +1,8 @@
 """Implement: from verified RTL to the figures users decide by.
 
-Synthesis (Yosys) on a cell library, gate-level verification (Icarus with the cell
-models, bespoke's own evaluation of the netlist, and a formal equivalence proof), state-
-dependent static power from the real data, and timing and dynamic power from OpenSTA.
+Synthesis (Yosys) on a cell library, gate-level verification (Icarus or Verilator with the
+cell models, bespoke's own evaluation of the netlist, and a formal equivalence proof),
+state-dependent static power from the real data, and timing and dynamic power from OpenSTA.
 """
 from __future__ import annotations
 

@@ -43,7 +43,9 @@ def headline(report: dict) -> list[tuple[str, str]]:
                               f"{report['clock']['max_hz']:.3g} classifications/s"
              if report["clock"]["max_hz"] else "none: no gate between inputs and output"),
             ("netlist vs emulator", f"{gate['verification']['mismatches']} mismatches in "
-                                    f"{gate['verification']['vectors']} vectors (Icarus, cells)"),
+                                    f"{gate['verification']['vectors']} vectors "
+                                    f"({gate['verification']['simulator'].split(' via ')[0]}, "
+                                    "cells)"),
             ("formal RTL = netlist", gate["equivalence"]["status"]),
         ]
     if "system" in report:

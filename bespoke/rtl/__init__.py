@@ -2,8 +2,8 @@
 
 - ``lower``: the IR to an Amaranth component and deterministic Verilog (module ``top``).
 - ``ports``: the port map read back from the Verilog.
-- ``verify``: Icarus Verilog through cocotb on every vector, exact equality with the emulator
-  (``cocotb_bench`` is the test cocotb runs).
+- ``verify``: Icarus Verilog through cocotb (or Verilator) on every vector, exact equality
+  with the emulator (``cocotb_bench`` is the test cocotb runs).
 """
 from .lower import OUTPUT_NAME, input_name, to_verilog
 from .verify import VerificationResult, verification_vectors, verify
