@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -149,8 +150,12 @@ def measure(name: str, model, X, y, n_small: int, repeats: int) -> dict:
                         answers = observed if answers is None else answers
                         assert np.array_equal(observed, answers)
                     timed.append((len(codes), min(seconds)))
-                    assert np.array_equal(answers, predict_vectors(design.network, codes)), \
-                        f"{route} disagrees with the emulator"
+                    if not np.array_equal(answers, predict_vectors(design.network, codes)):
+                        kept = HERE / "build" / "simulation_throughput_failed" / work.name
+                        shutil.rmtree(kept, ignore_errors=True)
+                        shutil.copytree(tmp, kept.parent / "design", dirs_exist_ok=True)
+                        raise AssertionError(f"{route} disagrees with the emulator on {name}: "
+                                             f"the run is kept in {kept.parent / 'design'}")
                 row[level][route] = rates(*timed)
                 if route == "Verilator":  # the rate of the program alone on the larger set
                     n, fastest = len(vector_sets[-1]), min(program)
