@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tools
 from .version import __version__
 from .report import pages as report
 from .model.data import read_csv
@@ -34,7 +33,8 @@ from .approx import RETRAINED, SearchOptions, SearchResult
 from .approx.search import search as approximation_search, write_front
 from .ir.network import csd_digits
 from .rtl.system import sensor_vectors
-from .rtl.verify import DEFAULT_SIMULATOR, SIMULATORS, verification_vectors, verify, verify_system
+from .rtl.verify import (DEFAULT_SIMULATOR, find_simulator, verification_vectors, verify,
+                          verify_system)
 from .approx.interface import fit_interface, grid_interface
 from .hw.adc import AdcModel, load_adc_model
 from .hw.system import conventional_system, system_report
@@ -132,7 +132,7 @@ def run_compile(config: CompileConfig) -> dict:
         return run_integer_spec(config)
     outdir = Path(config.outdir)
     _check_outdir(outdir)
-    _check_simulator(config.simulator)
+    find_simulator(config.simulator)  # unknown or missing: refused before any long work
     if not 0 <= config.max_accuracy_loss <= 1:
         raise BespokeError(f"--max-accuracy-loss {100 * config.max_accuracy_loss:g} is out of range: "
                            "use 0 to 100 percentage points")
@@ -328,7 +328,7 @@ def run_integer_spec(config: CompileConfig) -> dict:
     model, no data, so no accuracy and no search; the vectors are the corners and
     ``config.random_vectors`` random codes, which also weigh the power."""
     _check_outdir(Path(config.outdir))
-    _check_simulator(config.simulator)
+    find_simulator(config.simulator)
     timer = _Timer()
     with timer.step("ingest"):
         adc_model = load_adc_model(config.adc_model) if config.adc else None
@@ -378,15 +378,6 @@ MAX_GATE_SIMULATION_S = 1800.0
 SECONDS_PER_VECTOR_CELL = {"icarus": 2.5e-6, "verilator": 2.1e-9}
 SECONDS_PER_CELL_BUILD = {"icarus": 0.0, "verilator": 1.2e-3}
 UM2_PER_CELL = 3.0e5
-
-
-def _check_simulator(simulator: str) -> None:
-    """Refuse an unknown simulator, or a missing one (with its install hint), before any
-    long work."""
-    if simulator not in SIMULATORS:
-        raise BespokeError(f"--simulator {simulator} is unknown: choose "
-                           f"{' or '.join(SIMULATORS)}")
-    tools.find(SIMULATORS[simulator])
 
 
 def _check_size(network, force: bool, n_vectors: int, synthesize: bool,

@@ -156,10 +156,7 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
     ``y``; defined in ``sources[0]``, which the others support) on ``values``
     (``(vectors, inputs)``) with ``simulator``, through the batch driver.  With Icarus the
     cocotb bench compares with ``expected`` too; the answers are returned either way."""
-    if simulator not in SIMULATORS:
-        raise VerificationError(f"unknown simulator {simulator!r}: choose one of "
-                                f"{', '.join(SIMULATORS)}")
-    tools.find(SIMULATORS[simulator])
+    find_simulator(simulator)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     verilog_path = Path(sources[0]).resolve()
@@ -191,6 +188,15 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
         raise VerificationError(f"the simulation answered {len(observed)} of {len(values)} "
                                 f"vectors: see {workdir / 'sim.log'}")
     return observed, _simulator_name(simulator)
+
+
+def find_simulator(simulator: str) -> str:
+    """The executable of ``simulator`` (see :data:`SIMULATORS`); raises on an unknown name,
+    and with an install hint when it is missing."""
+    if simulator not in SIMULATORS:
+        raise VerificationError(f"unknown simulator {simulator!r}: choose one of "
+                                f"{', '.join(SIMULATORS)}")
+    return tools.find(SIMULATORS[simulator])
 
 
 def _run_icarus(sources: Sequence[Path], files: dict[str, Path], workdir: Path) -> None:
