@@ -235,8 +235,8 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
     the interface search (its ``interface`` is the chosen one; ``steps`` all rounds').
 
     With ``off_grid``, all of that runs twice, with references kept on the uniform grid and
-    with references placed anywhere (:func:`search_interface`), each with half the time,
-    and the system of least estimated area (ADCs by ``adc``, core by the area estimator)
+    with references placed anywhere (:func:`search_interface`), each with half the time
+    (the second also with what the first left), and the system of least estimated area (ADCs by ``adc``, core by the area estimator)
     is kept: greedy removals depend on their path, and either may end cheaper."""
     from .candidates import SearchOptions
     from .estimate import AreaModel
@@ -254,16 +254,27 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
                     max_accuracy_loss, options.neighbourhood, sensor=sensor)
 
     def fit(network: Network, off_grid: bool, budget_s: float):
-        share = budget_s / (2 + 2 * ALTERNATIONS)  # the first removals get twice as much
+        # the first removals may take half the time; each later step keeps a share for
+        # those after it and takes the rest, so time one step leaves goes to the next
+        # (a loaded machine then rarely cuts a search short and changes its result)
+        deadline = time.perf_counter() + budget_s
+        share = budget_s / (4 * ALTERNATIONS)
+
+        def until_deadline(later_steps: int) -> float:
+            return max(deadline - time.perf_counter() - later_steps * share, 0.0)
+
         result = search_interface(network, scorer, adc, sensor_bits=sensor_bits,
-                                  off_grid=off_grid, time_budget_s=2 * share, progress=progress)
+                                  off_grid=off_grid, time_budget_s=budget_s / 2,
+                                  progress=progress)
         steps, evaluations, budget_hit = list(result.steps), result.evaluations, result.budget_hit
-        for _ in range(ALTERNATIONS):
+        for alternation in range(ALTERNATIONS):
+            later = 2 * (ALTERNATIONS - alternation) - 1  # steps after this core search
             # the candidates carry the interface, so the estimator prices the inputs as the
             # generator builds them (thermometer bits, or an encoder's few levels)
             behind = replace(network, interface=result.interface)
             core = greedy_search(exact, train_codes, val_codes, val_labels, model,
-                                 replace(options, time_budget_s=share), None, train_labels,
+                                 replace(options, time_budget_s=until_deadline(later)), None,
+                                 train_labels,
                                  start_from=behind, interface=result.interface, sensor=sensor)
             budget_hit = budget_hit or core.budget_hit
             evaluations += core.evaluations
@@ -275,8 +286,8 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
             network = replace(core.chosen.network, interface=network.interface)
             steps += [f"core: {step}" for step in core.steps]
             result = search_interface(network, scorer, adc, sensor_bits=sensor_bits,
-                                      off_grid=off_grid, time_budget_s=share, progress=progress,
-                                      start=result.interface)
+                                      off_grid=off_grid, time_budget_s=until_deadline(later - 1),
+                                      progress=progress, start=result.interface)
             steps += list(result.steps)
             evaluations += result.evaluations
             budget_hit = budget_hit or result.budget_hit
@@ -294,8 +305,11 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
     # placed anew are two searches, and the cheaper system is kept (the grid on a tie)
     variants = (False, True) if off_grid else (False,)
     fitted = []
-    for variant in variants:
-        fitted.append(fit(network, variant, time_budget_s / len(variants)))
+    for i, variant in enumerate(variants):
+        # an equal share each, and the second also what the first left
+        later = (len(variants) - 1 - i) * time_budget_s / len(variants)
+        fitted.append(fit(network, variant,
+                          max(began + time_budget_s - time.perf_counter() - later, 0.0)))
         if progress:
             area, power = system_cost(fitted[-1])
             progress(f"references {'placed anywhere' if variant else 'on the uniform grid'}: "

@@ -31,7 +31,10 @@ log = logging.getLogger(__name__)
 
 #: the simulation top: the batch driver (rtl_templates/batch.v.tmpl) around the harness
 BATCH_TOP = "bespoke_batch"
-BENCH_MODULE = "bespoke.rtl.cocotb_bench"
+#: the cocotb test, copied beside the simulation under this name: imported as
+#: ``bespoke.rtl.cocotb_bench`` it would import the whole package in every simulation
+#: (a quarter of a second each)
+BENCH_MODULE = "bespoke_cocotb_bench"
 #: the simulators a design can be checked in: Icarus (through cocotb) is the reference;
 #: Verilator builds the same driver into a program, slower to build and much faster per
 #: vector (benchmarks/results/simulation_throughput.md)
@@ -204,6 +207,7 @@ def _run_icarus(sources: Sequence[Path], files: dict[str, Path], workdir: Path) 
     the answers with the expected ones."""
     from cocotb_tools.runner import get_runner
 
+    shutil.copyfile(Path(__file__).with_name("cocotb_bench.py"), workdir / f"{BENCH_MODULE}.py")
     runner = get_runner("icarus")
     # the runner narrates every command at INFO: show that only when debugging
     runner.log.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.WARNING)
