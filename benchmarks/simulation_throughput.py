@@ -110,8 +110,8 @@ def run(route: str, source: Path, extra: list[Path], network, codes: np.ndarray,
     if simulator != "verilator":
         return observed, seconds, None
     start = time.perf_counter()
-    subprocess.run([str(work / "verilator_build" / "simulation"), "+finish"], cwd=work,
-                   check=True, capture_output=True)
+    subprocess.run([str(work / "verilator_build" / "simulation"), str(work / "vectors.hex"),
+                    str(work / "rerun.hex")], cwd=work, check=True, capture_output=True)
     return observed, seconds, time.perf_counter() - start
 
 

@@ -14,6 +14,8 @@ def test_wheel_ships_templates_and_flows_and_they_load(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "bespoke/rtl_templates/harness.v.tmpl" in names
     assert "bespoke/rtl_templates/batch.v.tmpl" in names
+    assert "bespoke/rtl_templates/batch_main.cpp" in names
+    assert "bespoke/rtl/cocotb_bench.py" in names
     assert "bespoke/approx/estimator.json" in names
     assert all(f"bespoke/{stage}/__init__.py" in names
                for stage in ("model", "ir", "approx", "rtl", "hw", "report", "sweep"))

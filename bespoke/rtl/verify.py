@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: the simulation top: the batch driver (rtl_templates/batch.v.tmpl) around the harness
 BATCH_TOP = "bespoke_batch"
+#: the module the harness template defines (the Verilator program's top)
+HARNESS_TOP = "bespoke_harness"
 #: the cocotb test, copied beside the simulation under this name: imported as
 #: ``bespoke.rtl.cocotb_bench`` it would import the whole package in every simulation
 #: (a quarter of a second each)
@@ -96,13 +98,13 @@ def _check_ports(ports: tuple[Port, ...], inputs: Sequence[tuple[str, int]], out
 def render_harness(ports: tuple[Port, ...], network: Network | None = None, *,
                    inputs: Sequence[tuple[str, int]] | None = None, module: str = "top") -> str:
     """Verilog wrapper packing the inputs (``network``'s ports, or ``inputs``), one after
-    the other from bit 0, into ``vector``."""
+    the other from bit 0, into ``stimulus``."""
     by_name = {p.name: p for p in ports}
     names = [name for name, _ in (inputs if inputs is not None else network.ports())]
     lines, offset = [], 0
     for name in names:
         port = by_name[name]
-        lines.append(f"        .{port.name}(vector[{offset + port.width - 1}:{offset}]),")
+        lines.append(f"        .{port.name}(stimulus[{offset + port.width - 1}:{offset}]),")
         offset += port.width
     lines.append(f"        .{OUTPUT_NAME}(result)")
     template = Template(resources.files("bespoke.rtl_templates").joinpath("harness.v.tmpl")
@@ -177,11 +179,11 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
                                   files["observed"]))
     files["expected"].write_text("".join(f"{int(v):x}\n" for v in expected))
     files["observed"].unlink(missing_ok=True)
-    sources = [verilog_path, *(Path(s).resolve() for s in sources[1:]), harness, batch]
+    sources = [verilog_path, *(Path(s).resolve() for s in sources[1:]), harness]
     if simulator == "icarus":
-        _run_icarus(sources, files, workdir)
+        _run_icarus([*sources, batch], files, workdir)
     else:
-        _run_verilator(sources, workdir)
+        _run_verilator(sources, files, workdir)
     if not files["observed"].exists():
         raise VerificationError(f"the simulator stopped without answering (killed, or crashed): "
                                 f"see {workdir / 'sim.log'}")
@@ -233,18 +235,23 @@ def _run_icarus(sources: Sequence[Path], files: dict[str, Path], workdir: Path) 
         log.debug("the simulator failed: %s", error)
 
 
-def _run_verilator(sources: Sequence[Path], workdir: Path) -> None:
-    """The batch driver built by Verilator into a program of its own and run.  Verilator's
-    C++ is compiled without optimization: on gate netlists the build, not the run,
-    dominates (benchmarks/results/simulation_throughput.md).  Verilator's own run-time
-    library, the same for every design, is compiled once and kept (:func:`_runtime_cache`)."""
+def _run_verilator(sources: Sequence[Path], files: dict[str, Path], workdir: Path) -> None:
+    """The harness built by Verilator, with the C++ batch driver
+    (``rtl_templates/batch_main.cpp``: no timing support needed), into a program of its own
+    and run.  Verilator's C++ is compiled without optimization: on gate netlists the build,
+    not the run, dominates (benchmarks/results/simulation_throughput.md).  Verilator's own
+    run-time library, the same for every design, is compiled once and kept
+    (:func:`_runtime_cache`)."""
     build_dir = workdir / "verilator_build"
     shutil.rmtree(build_dir, ignore_errors=True)
-    # --binary is these two steps; between them the cached run-time objects go in
-    translate = [tools.find(tools.VERILATOR), "--cc", "--exe", "--main", "--timing",
+    driver = workdir / "batch_main.cpp"
+    driver.write_bytes(resources.files("bespoke.rtl_templates").joinpath("batch_main.cpp")
+                       .read_bytes())
+    # --build would run these two steps; between them the cached run-time objects go in
+    translate = [tools.find(tools.VERILATOR), "--cc", "--exe", "--no-timing",
                  "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timescale", "1ns/1ps",
-                 "--top-module", BATCH_TOP, "--prefix", "Vbatch", "-Mdir", str(build_dir),
-                 "-o", "simulation", *map(str, sources)]
+                 "--top-module", HARNESS_TOP, "--prefix", "Vbatch", "-Mdir", str(build_dir),
+                 "-o", "simulation", *map(str, sources), str(driver)]
     # one translation unit: at -O0 Verilator's headers, parsed once per unit, cost more than
     # the design's code (a 16-5-10 RTL: 2.4 s as one unit, 6.1 s as eleven on two cores)
     compile_cpp = ["make", "-C", str(build_dir), "-f", "Vbatch.mk", "-j", str(os.cpu_count() or 1),
@@ -271,8 +278,9 @@ def _run_verilator(sources: Sequence[Path], workdir: Path) -> None:
             shutil.copy(built_object, partial)
             os.replace(partial, cache / built_object.name)  # whole files only, for racing runs
     with open(workdir / "sim.log", "w") as sim_log:
-        ran = subprocess.run([str(build_dir / "simulation"), "+finish"], cwd=workdir,
-                             stdout=sim_log, stderr=subprocess.STDOUT, check=False)
+        ran = subprocess.run([str(build_dir / "simulation"), str(files["vectors"]),
+                              str(files["observed"])], cwd=workdir, stdout=sim_log,
+                             stderr=subprocess.STDOUT, check=False)
     if ran.returncode:
         log.debug("the Verilator simulation exited with %d", ran.returncode)
 
@@ -282,7 +290,9 @@ def _runtime_cache() -> Path | None:
     executable and version (``$XDG_CACHE_HOME/bespoke`` or ``~/.cache/bespoke``); None
     when no such folder can be made."""
     executable = tools.find(tools.VERILATOR)
-    key = hashlib.sha256(f"{executable} {tools.version(tools.VERILATOR)}".encode()).hexdigest()
+    # built without timing support (--no-timing): its objects differ from a --timing build's
+    key = hashlib.sha256(f"{executable} {tools.version(tools.VERILATOR)} no-timing"
+                         .encode()).hexdigest()
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     folder = root / "bespoke" / f"verilator-{key[:16]}"
     try:
