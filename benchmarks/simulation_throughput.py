@@ -50,7 +50,7 @@ module plain_bench;
   reg [{vmsb}:0] vector;
   wire [{rmsb}:0] result;
   integer i, out;
-  bespoke_harness dut (.vector(vector), .result(result));
+  bespoke_harness dut (.stimulus(vector), .result(result));
   initial begin
     $readmemh("vectors.hex", vectors);
     out = $fopen("plain_observed.hex", "w");
