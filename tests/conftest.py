@@ -37,9 +37,45 @@ ACTIVATIONS = ("identity", "relu", "tanh", "logistic")
 
 @lru_cache(maxsize=None)
 def trained(dataset: str, activation: str, hidden: tuple[int, ...] = (4,), scaler: bool = True):
-    """``(model, X_train, X_test, y_train, y_test)`` for a small MLP, cached per session.
+    """``(model, X_train, X_test, y_train, y_test)`` for a small MLP, cached per process and
+    on disk (:func:`_disk_cached`: ``make test``'s workers would each train it again).
     ``cancer8``: the breast cancer data's first 8 features (a binary classifier whose
     circuit simulates four times faster than the 30-input one)."""
+    return _disk_cached(_train, dataset, activation, hidden, scaler)
+
+
+def _disk_cached(function, *args):
+    """``function(*args)``, kept in the temporary folder under a key made of the arguments,
+    the function's source and the versions of scikit-learn and numpy (so an edit or an
+    upgrade trains again); written whole (a rename), so racing workers are safe."""
+    import hashlib
+    import inspect
+    import os
+    import pickle
+    import tempfile
+
+    import sklearn
+
+    key = hashlib.sha256(repr((args, inspect.getsource(function), sklearn.__version__,
+                               np.__version__)).encode()).hexdigest()[:24]
+    folder = Path(tempfile.gettempdir()) / f"bespoke-test-models-{os.getuid()}"  # this user's
+    path = folder / f"{function.__name__}-{key}.pkl"
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError):
+        pass
+    result = function(*args)
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}")
+        partial.write_bytes(pickle.dumps(result))
+        os.replace(partial, path)
+    except OSError:
+        pass
+    return result
+
+
+def _train(dataset: str, activation: str, hidden: tuple[int, ...], scaler: bool):
     from sklearn.datasets import load_breast_cancer, load_iris
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
