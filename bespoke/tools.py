@@ -1,6 +1,7 @@
 """Finding the external tools the flow runs, with an install hint when one is missing."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -41,8 +42,15 @@ def find(tool: Tool) -> str:
 
 
 def version(tool: Tool) -> str:
-    """The tool's version number as its banner states it (``"11.0"``)."""
-    result = subprocess.run([find(tool), *tool.version_args], capture_output=True, text=True,
-                            check=False)
+    """The tool's version number as its banner states it (``"11.0"``); asked once per
+    executable (its path, size and modification time), however often a flow needs it."""
+    path = find(tool)
+    stat = os.stat(path)
+    return _version_of(path, tuple(tool.version_args), (stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _version_of(path: str, version_args: tuple[str, ...], stamp: tuple[int, int]) -> str:
+    result = subprocess.run([path, *version_args], capture_output=True, text=True, check=False)
     match = re.search(r"(?:[Vv]ersion|Verilator)\s+([0-9][\w.+-]*)", result.stdout + result.stderr)
     return match.group(1) if match else "unknown"
