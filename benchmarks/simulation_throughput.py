@@ -168,7 +168,12 @@ def measure(name: str, model, X, y, n_small: int, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="iris alone, one run each")
+    parser.add_argument("--render", action="store_true",
+                        help="only write the Markdown again from the JSON results")
     args = parser.parse_args()
+    if args.render:
+        write_markdown(json.loads((HERE / "results" / "simulation_throughput.json").read_text()))
+        return
     repeats = 1 if args.quick else 2
     rows = []
     with warnings.catch_warnings():
@@ -184,23 +189,32 @@ def main() -> None:
             digits = make_pipeline(MinMaxScaler(), MLPClassifier((5,), max_iter=3000, random_state=0)).fit(X, y)
             rows.append(measure("digits 4x4 16-5-10 relu", digits, X, y, 1000, repeats))
     versions = {"icarus": tools.version(tools.ICARUS), "verilator": tools.version(tools.VERILATOR)}
-    (HERE / "results" / "simulation_throughput.json").write_text(json.dumps(
-        {"mode": "quick" if args.quick else "full", "repeats": repeats, "versions": versions,
-         "rows": rows}, indent=1) + "\n")
+    results = {"mode": "quick" if args.quick else "full", "repeats": repeats,
+               "versions": versions, "rows": rows}
+    (HERE / "results" / "simulation_throughput.json").write_text(json.dumps(results, indent=1)
+                                                                 + "\n")
+    write_markdown(results)
+
+
+def write_markdown(results: dict) -> None:
+    """``simulation_throughput.md`` from the results (``--render``: from the JSON file)."""
+    versions, repeats = results["versions"], results["repeats"]
     lines = ["# Simulation throughput", "",
              "Produced by `benchmarks/simulation_throughput.py`"
-             f"{' --quick' if args.quick else ''}; never edit by hand. "
+             f"{' --quick' if results['mode'] == 'quick' else ''}; never edit by hand. "
              f"Icarus Verilog {versions['icarus']}, Verilator {versions['verilator']}, on "
              "this machine's 2 cores.", "",
              f"Each route runs on about 1 000 and about {LARGE:,} random vectors (fastest of "
-             f"{repeats}); the difference gives the rate per vector, the rest the fixed cost (compile; "
-             "for cocotb starting Python inside Icarus). Verilator's rate is its built program's "
-             f"alone on the {LARGE:,} vectors, run again, and its fixed cost the rest of its "
-             f"{LARGE:,}-vector run: translating to C++ and compiling it (its run-time library "
-             "cached). All routes gave the emulator's answers on every vector.", "",
+             f"{repeats}; a run over a minute once); the difference gives the rate per vector, "
+             "the rest the fixed cost (compile; for cocotb starting Python inside Icarus): "
+             "where that is negative, the two runs' costs per vector differed by more than the "
+             "fixed cost (noise: read the larger run's seconds). Verilator's rate is its built "
+             f"program's alone on the {LARGE:,} vectors, run again, and its fixed cost the rest "
+             f"of its {LARGE:,}-vector run: translating to C++ and compiling it (its run-time "
+             "library cached). All routes gave the emulator's answers on every vector.", "",
              f"| design | cells | level | route | vectors/s | fixed cost (s) | {LARGE:,} vectors (s) |",
              "|---|---|---|---|---|---|---|"]
-    for r in rows:
+    for r in results["rows"]:
         for level in ("rtl", "gates"):
             for route in ROUTES:
                 m = r[level][route]
