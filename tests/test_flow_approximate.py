@@ -17,7 +17,7 @@ def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
     out = tmp_path / "out"
     assert main(["-q", "compile", str(tmp_path / "m.pkl"), "--data", str(tmp_path / "d.csv"),
                  "-o", str(out), "--approximate", "--max-accuracy-loss", "2",
-                 "--search-time", "10", "--random-vectors", "300"]) == 0
+                 "--search-time", "4", "--random-vectors", "300"]) == 0
     report = json.loads((out / "report.json").read_text())
     approx, base = report["approximation"], report["baseline"]
     assert approx["steps"] and approx["knobs"]["neurons"]

@@ -69,7 +69,7 @@ def test_the_core_searched_behind_the_adcs_keeps_the_budget_against_the_exact_de
     half = len(codes) // 2
     core, result = fit_interface(exact.network, exact.network, sensor[:half], index[:half],
                                  sensor[half:], index[half:], load_adc_model(),
-                                 max_accuracy_loss=0.02, time_budget_s=10)
+                                 max_accuracy_loss=0.02, time_budget_s=4)
     assert result.loss_bound <= 0.02 + 1e-12
     # scored afresh: the core behind its ADCs, against the exact design on the codes
     scorer = Scorer(exact.network, codes[:half], index[:half], codes[half:], index[half:],

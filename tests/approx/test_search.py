@@ -61,11 +61,11 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
     from bespoke.approx.search import search
 
     design, train, val, y_val = problem
-    # a smaller neighbourhood than the flow's: the restarts are what is checked here; 20
+    # a smaller neighbourhood than the flow's: the restarts are what is checked here; 10
     # generations each, with time to spare for four of them one after another on a busy
     # machine (the budget must not cut any of them short)
     options = SearchOptions(max_accuracy_loss=0.02, time_budget_s=120, neighbourhood=2048,
-                            generations=20)
+                            generations=10)
     one = search(design.network, train, val, y_val, UNIT_COSTS, replace(options, restarts=1))
     serial = search(design.network, train, val, y_val, UNIT_COSTS,
                     replace(options, restarts=4, jobs=1))
