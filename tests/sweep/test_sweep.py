@@ -27,14 +27,16 @@ from bespoke.sweep.run import Payload, run_job
 
 from ..conftest import trained, write_csv
 
-#: Four good jobs (one synthesized, one approximated) and one whose data does not fit its
-#: model.  Small: iris 4-3-3, few random vectors.
+#: Four good jobs (one synthesized, one approximated with its ADCs) and one whose data does
+#: not fit its model.  Small: iris 4-3-3, few random vectors, the core alone but for the
+#: approximated job (its ADC model travels with it).
 SPEC = """
 name = "test"
 
 [options]
 approximate = false
 synthesize = false
+adc = false
 random_vectors = 40
 input_bits = [3, 4]
 
@@ -68,6 +70,7 @@ inits = 1
 input_bits = 4
 approximate = true
 search_time = 2
+adc = true
 adc_model = "adc.json"
 """
 
