@@ -407,7 +407,9 @@ class _Runner:
         if attempt < MAX_ATTEMPTS:
             log.warning("[sweep] %s failed (attempt %d of %d), retrying: %s", job.name, attempt,
                         MAX_ATTEMPTS, outcome.error)
-            self.queue.append((job, attempt + 1))
+            # a retry goes first: a job whose worker died mid-run (often a long one) then
+            # does not start last and run alone at the end, and a broken job fails fast
+            self.queue.appendleft((job, attempt + 1))
             self.fill()
             return
         self.results[job.name] = _result(job, "failed", attempts=attempt,
