@@ -236,8 +236,9 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
 
     With ``off_grid``, all of that runs twice, with references kept on the uniform grid and
     with references placed anywhere (:func:`search_interface`), each with half the time
-    (the second also with what the first left), and the system of least estimated area (ADCs by ``adc``, core by the area estimator)
-    is kept: greedy removals depend on their path, and either may end cheaper."""
+    (the second also with what the first left), and the system of least estimated area
+    (ADCs by ``adc``, core by the area estimator) is kept: greedy removals depend on their
+    path, and either may end cheaper."""
     from .candidates import SearchOptions
     from .estimate import AreaModel
     from .greedy import greedy_search

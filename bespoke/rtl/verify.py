@@ -38,8 +38,8 @@ HARNESS_TOP = "bespoke_harness"
 #: (a quarter of a second each)
 BENCH_MODULE = "bespoke_cocotb_bench"
 #: the simulators a design can be checked in: Icarus (through cocotb) is the reference;
-#: Verilator builds the same driver into a program, slower to build and much faster per
-#: vector (benchmarks/results/simulation_throughput.md)
+#: Verilator builds the harness and a C++ driver into a program, slower to build and much
+#: faster per vector (benchmarks/results/simulation_throughput.md)
 SIMULATORS = {"icarus": tools.ICARUS, "verilator": tools.VERILATOR}
 DEFAULT_SIMULATOR = "icarus"
 
@@ -174,13 +174,13 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
     files = {name: workdir / f"{name}.hex" for name in ("vectors", "expected", "observed")}
     files["vectors"].write_text("".join(f"{v:x}\n" for v in pack(values,
                                                                  [w for _, w in inputs])))
-    batch = workdir / "batch.v"
-    batch.write_text(render_batch(inputs, output_width, len(values), files["vectors"],
-                                  files["observed"]))
     files["expected"].write_text("".join(f"{int(v):x}\n" for v in expected))
     files["observed"].unlink(missing_ok=True)
     sources = [verilog_path, *(Path(s).resolve() for s in sources[1:]), harness]
     if simulator == "icarus":
+        batch = workdir / "batch.v"
+        batch.write_text(render_batch(inputs, output_width, len(values), files["vectors"],
+                                      files["observed"]))
         _run_icarus([*sources, batch], files, workdir)
     else:
         _run_verilator(sources, files, workdir)
