@@ -33,8 +33,8 @@ from .approx import RETRAINED, SearchOptions, SearchResult
 from .approx.search import search as approximation_search, write_front
 from .ir.network import csd_digits
 from .rtl.system import sensor_vectors
-from .rtl.verify import (DEFAULT_SIMULATOR, find_simulator, verification_vectors, verify,
-                          verify_system)
+from .rtl.verify import (DEFAULT_SIMULATOR, GATE_SIMULATION_COST, find_simulator,
+                          verification_vectors, verify, verify_system)
 from .approx.interface import fit_interface, grid_interface
 from .hw.adc import AdcModel, load_adc_model
 from .hw.system import conventional_system, system_report
@@ -372,11 +372,7 @@ def run_integer_spec(config: CompileConfig) -> dict:
 MAX_AREA_CM2 = 600.0
 #: Longest gate-level simulation started without --force.
 MAX_GATE_SIMULATION_S = 1800.0
-#: Gate-level simulation cost per vector and cell, and per cell to build (Verilator), by
-#: simulator (the largest of benchmarks/results/simulation_throughput.md: Icarus slows down
-#: per cell as netlists grow), and the mean cell area (synthesis_quality.md).
-SECONDS_PER_VECTOR_CELL = {"icarus": 2.5e-6, "verilator": 2.1e-9}
-SECONDS_PER_CELL_BUILD = {"icarus": 0.0, "verilator": 1.2e-3}
+#: The mean cell area (synthesis_quality.md), to turn an estimated area into cells.
 UM2_PER_CELL = 3.0e5
 
 
@@ -391,9 +387,7 @@ def _check_size(network, force: bool, n_vectors: int, synthesize: bool,
         raise BespokeError(f"the exact design is estimated at {estimate:.0f} cm², more than an A4 "
                            f"sheet ({MAX_AREA_CM2:.0f} cm²): synthesis and simulation would take "
                            "long; use fewer neurons or bits, or pass --force")
-    cells = area / UM2_PER_CELL
-    seconds = cells * (n_vectors * SECONDS_PER_VECTOR_CELL[simulator]
-                       + SECONDS_PER_CELL_BUILD[simulator])
+    seconds = GATE_SIMULATION_COST[simulator].seconds(area / UM2_PER_CELL, n_vectors)
     if synthesize and seconds > MAX_GATE_SIMULATION_S and not force:
         faster = "" if simulator == "verilator" else " --simulator verilator,"
         raise BespokeError(f"gate-level simulation of {n_vectors} vectors is estimated at "

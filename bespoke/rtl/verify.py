@@ -45,6 +45,24 @@ DEFAULT_SIMULATOR = "icarus"
 
 
 @dataclass(frozen=True)
+class SimulationCost:
+    """What a gate-level simulation costs a simulator: seconds per vector and cell, and per
+    cell to build (Verilator compiles the netlist first)."""
+
+    per_vector_cell_s: float
+    build_per_cell_s: float = 0.0
+
+    def seconds(self, cells: float, vectors: int) -> float:
+        return cells * (vectors * self.per_vector_cell_s + self.build_per_cell_s)
+
+
+#: the largest of benchmarks/results/simulation_throughput.md over its netlists (Icarus
+#: slows down per cell as netlists grow; Verilator's build dominates)
+GATE_SIMULATION_COST = {"icarus": SimulationCost(3.2e-6),
+                        "verilator": SimulationCost(1.1e-9, 1.0e-3)}
+
+
+@dataclass(frozen=True)
 class VerificationResult:
     vectors: int
     mismatches: int

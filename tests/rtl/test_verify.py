@@ -182,3 +182,20 @@ def test_a_relu_on_the_logits_before_argmax_verifies_in_icarus(tmp_path):
     # the same Verilog without the ReLU is caught
     (tmp_path / "plain.v").write_text(to_verilog(plain))
     assert verify(tmp_path / "plain.v", net, codes, tmp_path / "sim2").mismatches > 0
+
+
+def test_the_gate_simulation_estimate_is_never_below_what_was_measured():
+    """The flow refuses a gate-level simulation estimated too long (``--force`` overrides)
+    from these costs: they must cover every run of benchmarks/results/simulation_throughput."""
+    import json
+    from pathlib import Path
+
+    from bespoke.rtl.verify import GATE_SIMULATION_COST
+
+    results = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+                          / "simulation_throughput.json").read_text())
+    for row in results["rows"]:
+        for route, simulator in (("cocotb + Icarus", "icarus"), ("Verilator", "verilator")):
+            measured = row["gates"][route]["large_run_s"]
+            estimate = GATE_SIMULATION_COST[simulator].seconds(row["cells"], row["vectors"][-1])
+            assert measured <= estimate <= 10 * measured + 5, (row["design"], simulator)
