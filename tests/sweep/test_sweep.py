@@ -60,6 +60,7 @@ inits = 1
 [train.options]
 input_bits = 4
 synthesize = true
+formal_max_cells = 0
 
 [[train]]
 sklearn = "iris"
@@ -69,7 +70,7 @@ inits = 1
 [train.options]
 input_bits = 4
 approximate = true
-search_time = 2
+search_time = 1
 adc = true
 adc_model = "adc.json"
 """
@@ -200,7 +201,7 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
 def test_same_spec_gives_identical_verilog_and_a_complete_rerun_starts_no_cluster(
         tmp_path, monkeypatch):
     spec_path = tmp_path / "one.toml"
-    spec_path.write_text('[options]\napproximate = false\nsynthesize = false\n'
+    spec_path.write_text('[options]\napproximate = false\nsynthesize = false\nadc = false\n'
                          'random_vectors = 20\n[[train]]\nsklearn = "iris"\nhidden = [3]\n'
                          'inits = 1\n')
     spec = load_spec(spec_path)
@@ -333,7 +334,7 @@ def test_compile_runs_search_restarts_on_a_dask_scheduler_with_the_same_result(t
 
     write_csv(tmp_path / "iris.csv", np.vstack([X_train, X_test]), np.concatenate([y_train, y_test]))
     common = [str(tmp_path / "iris.joblib"), "--data", str(tmp_path / "iris.csv"), "--no-synth",
-              "--no-adc", "--random-vectors", "20", "--search-time", "12"]  # the core's search
+              "--no-adc", "--no-retrain", "--random-vectors", "20", "--search-time", "12"]
     caplog.set_level(logging.INFO, logger="bespoke")
     assert main(["compile", *common, "-o", str(tmp_path / "here")]) == 0
     assert re.search(r"4 restarts on \d+ process", caplog.text)
