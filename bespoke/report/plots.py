@@ -183,10 +183,9 @@ def thresholds_over_histograms(inputs: list[dict], *, sensor_bits: int) -> str:
         ax.set_visible(False)
     for ax, entry in zip(axes.flat, shown):
         counts = entry.get("histogram") or []
-        if counts:
-            width = full / len(counts)
-            ax.bar([i * width for i in range(len(counts))], counts, width=width, align="edge",
-                   color="#bbbbbb")
+        if counts:  # one filled outline, not a bar per bin: 30 inputs drew 960 patches
+            edges = [i * full / len(counts) for i in range(len(counts) + 1)]
+            ax.stairs(counts, edges, fill=True, color="#bbbbbb")
         for t in entry["thresholds"]:
             ax.axvline(t, color="#ee6677", linewidth=1)
         ax.set_xlim(0, full)
