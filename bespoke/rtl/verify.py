@@ -179,7 +179,7 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
     ``y``; defined in ``sources[0]``, which the others support) on ``values``
     (``(vectors, inputs)``) with ``simulator``, through the batch driver.  With Icarus the
     cocotb bench compares with ``expected`` too; the answers are returned either way."""
-    find_simulator(simulator)
+    executable = find_simulator(simulator)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     verilog_path = Path(sources[0]).resolve()
@@ -201,7 +201,7 @@ def simulate_module(sources: Sequence[Path], module: str, inputs: Sequence[tuple
                                       files["observed"]))
         _run_icarus([*sources, batch], files, workdir)
     else:
-        _run_verilator(sources, files, workdir)
+        _run_verilator(executable, sources, files, workdir)
     if not files["observed"].exists():
         raise VerificationError(f"the simulator stopped without answering (killed, or crashed): "
                                 f"see {workdir / 'sim.log'}")
@@ -253,8 +253,9 @@ def _run_icarus(sources: Sequence[Path], files: dict[str, Path], workdir: Path) 
         log.debug("the simulator failed: %s", error)
 
 
-def _run_verilator(sources: Sequence[Path], files: dict[str, Path], workdir: Path) -> None:
-    """The harness built by Verilator, with the C++ batch driver
+def _run_verilator(verilator: str, sources: Sequence[Path], files: dict[str, Path],
+                   workdir: Path) -> None:
+    """The harness built by ``verilator`` (its executable), with the C++ batch driver
     (``rtl_templates/batch_main.cpp``: no timing support needed), into a program of its own
     and run.  Verilator's C++ is compiled without optimization: on gate netlists the build,
     not the run, dominates (benchmarks/results/simulation_throughput.md).  Verilator's own
@@ -266,7 +267,7 @@ def _run_verilator(sources: Sequence[Path], files: dict[str, Path], workdir: Pat
     driver.write_bytes(resources.files("bespoke.rtl_templates").joinpath("batch_main.cpp")
                        .read_bytes())
     # --build would run these two steps; between them the cached run-time objects go in
-    translate = [tools.find(tools.VERILATOR), "--cc", "--exe", "--no-timing",
+    translate = [verilator, "--cc", "--exe", "--no-timing",
                  "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timescale", "1ns/1ps",
                  "--top-module", HARNESS_TOP, "--prefix", "Vbatch", "-Mdir", str(build_dir),
                  "-o", "simulation", *map(str, sources), str(driver)]
@@ -274,7 +275,7 @@ def _run_verilator(sources: Sequence[Path], files: dict[str, Path], workdir: Pat
     # the design's code (a 16-5-10 RTL: 2.4 s as one unit, 6.1 s as eleven on two cores)
     compile_cpp = ["make", "-C", str(build_dir), "-f", "Vbatch.mk", "-j", str(os.cpu_count() or 1),
                    "OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0", "VM_PARALLEL_BUILDS=0"]
-    cache = _runtime_cache()
+    cache = _runtime_cache(verilator)
     with open(workdir / "build.log", "w") as build_log:
         for step, command in enumerate((translate, compile_cpp)):
             if step == 1 and cache:
@@ -303,11 +304,10 @@ def _run_verilator(sources: Sequence[Path], files: dict[str, Path], workdir: Pat
         log.debug("the Verilator simulation exited with %d", ran.returncode)
 
 
-def _runtime_cache() -> Path | None:
+def _runtime_cache(executable: str) -> Path | None:
     """Where Verilator's compiled run-time library is kept, one folder per Verilator
     executable and version (``$XDG_CACHE_HOME/bespoke`` or ``~/.cache/bespoke``); None
     when no such folder can be made."""
-    executable = tools.find(tools.VERILATOR)
     # built without timing support (--no-timing): its objects differ from a --timing build's
     key = hashlib.sha256(f"{executable} {tools.version(tools.VERILATOR)} no-timing"
                          .encode()).hexdigest()
