@@ -260,10 +260,6 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
         # (a loaded machine then rarely cuts a search short and changes its result)
         deadline = time.perf_counter() + budget_s
         share = budget_s / (4 * ALTERNATIONS)
-
-        def until_deadline(later_steps: int) -> float:
-            return max(deadline - time.perf_counter() - later_steps * share, 0.0)
-
         result = search_interface(network, scorer, adc, sensor_bits=sensor_bits,
                                   off_grid=off_grid, time_budget_s=budget_s / 2,
                                   progress=progress)
@@ -273,10 +269,10 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
             # the candidates carry the interface, so the estimator prices the inputs as the
             # generator builds them (thermometer bits, or an encoder's few levels)
             behind = replace(network, interface=result.interface)
-            core = greedy_search(exact, train_codes, val_codes, val_labels, model,
-                                 replace(options, time_budget_s=until_deadline(later)), None,
-                                 train_labels,
-                                 start_from=behind, interface=result.interface, sensor=sensor)
+            core_options = replace(options, time_budget_s=_time_left(deadline, later * share))
+            core = greedy_search(exact, train_codes, val_codes, val_labels, model, core_options,
+                                 None, train_labels, start_from=behind,
+                                 interface=result.interface, sensor=sensor)
             budget_hit = budget_hit or core.budget_hit
             evaluations += core.evaluations
             if core.chosen.network == behind or core.chosen.area_um2 >= model.area_um2(behind):
@@ -287,7 +283,8 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
             network = replace(core.chosen.network, interface=network.interface)
             steps += [f"core: {step}" for step in core.steps]
             result = search_interface(network, scorer, adc, sensor_bits=sensor_bits,
-                                      off_grid=off_grid, time_budget_s=until_deadline(later - 1),
+                                      off_grid=off_grid,
+                                      time_budget_s=_time_left(deadline, (later - 1) * share),
                                       progress=progress, start=result.interface)
             steps += list(result.steps)
             evaluations += result.evaluations
@@ -309,8 +306,7 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
     for i, variant in enumerate(variants):
         # an equal share each, and the second also what the first left
         later = (len(variants) - 1 - i) * time_budget_s / len(variants)
-        fitted.append(fit(network, variant,
-                          max(began + time_budget_s - time.perf_counter() - later, 0.0)))
+        fitted.append(fit(network, variant, _time_left(began + time_budget_s, later)))
         if progress:
             area, power = system_cost(fitted[-1])
             progress(f"references {'placed anywhere' if variant else 'on the uniform grid'}: "
@@ -320,6 +316,12 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
     budget_hit = any(found.budget_hit for _, found in fitted)
     return chosen[0], replace(chosen[1], evaluations=evaluations, budget_hit=budget_hit,
                               seconds=time.perf_counter() - began)
+
+
+def _time_left(deadline: float, kept_s: float) -> float:
+    """Seconds until ``deadline`` (a ``time.perf_counter`` value) less ``kept_s`` kept for
+    the steps after this one; never negative."""
+    return max(deadline - time.perf_counter() - kept_s, 0.0)
 
 
 def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
