@@ -14,7 +14,6 @@ settings.register_profile("bespoke", deadline=None, derandomize=True)
 settings.load_profile("bespoke")
 
 
-
 def pytest_collection_modifyitems(items):
     """``make test`` hands the tests out to its workers one at a time (pytest-xdist's
     ``--dist loadgroup``), which balances them better than a file at a time; the tests of a

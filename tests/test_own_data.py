@@ -38,8 +38,8 @@ def test_the_report_is_on_the_studys_own_test_file(study):
     out = folder / "out"
     assert main(["-q", "compile", str(folder / "model.joblib"), "--data", str(folder / "train.csv"),
                  "--test-data", str(folder / "test.csv"), "--input-scaler",
-                 str(folder / "scaler.joblib"), "--search-time", "1", "--random-vectors", "100", "--no-synth",
-                 "-o", str(out)]) == 0
+                 str(folder / "scaler.joblib"), "--search-time", "1", "--random-vectors", "100",
+                 "--no-synth", "-o", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     # scikit-learn's own score on the test file, exactly
     assert report["accuracy"]["float"] == model.score(scaler.transform(X_test), y_test)

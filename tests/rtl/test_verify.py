@@ -54,19 +54,23 @@ def test_rtl_argmax_ties_pick_the_first_index(tmp_path):
     assert 1 in result.observed and 2 not in result.observed
 
 
+def _first_output_bias_mutated(net: Network) -> Network:
+    """``net`` with its first output neuron's bias ``b`` become ``-b - 1``."""
+    from dataclasses import replace
+
+    out = net.layers[-1]
+    wrong = replace(out.neurons[0], bias=-out.neurons[0].bias - 1)
+    return replace(net, layers=net.layers[:-1] + (replace(out, neurons=(wrong,) + out.neurons[1:]),))
+
+
 def test_a_mutated_constant_is_caught(tmp_path):
     """A check that cannot fail proves nothing: Verilog whose one output bias differs
     (b becomes -b - 1; the generator folds biases into a neuron's bit heap) must fail
     verification against the original design (in Verilator: the test below)."""
-    from dataclasses import replace
-
     model, X_train, X_test, y_train, _ = trained("cancer", "relu")
     design = bespoke.compile(model, X_train, y_train)
     net = design.network
-    out = net.layers[-1]
-    wrong = replace(out.neurons[0], bias=-out.neurons[0].bias - 1)
-    mutated = replace(net, layers=net.layers[:-1] + (replace(out, neurons=(wrong,) + out.neurons[1:]),))
-    (tmp_path / "top.v").write_text(to_verilog(mutated))
+    (tmp_path / "top.v").write_text(to_verilog(_first_output_bias_mutated(net)))
     # the test split and the corners alone already meet the changed bias (about 20 vectors)
     codes = verification_vectors(net, design.codes(X_test), 100, seed=0)
     result = verify(tmp_path / "top.v", net, codes, tmp_path / "sim")
@@ -78,8 +82,6 @@ def test_verilator_and_icarus_give_the_same_answer_on_every_vector(tmp_path):
     """The second simulator answers exactly what the reference does, on the RTL and on the
     synthesized gate netlist (with the library's cell models), and both equal the emulator;
     a mutated design (one output bias changed) fails in Verilator too."""
-    from dataclasses import replace
-
     from bespoke.hw.pdk import bundled_cell_models, bundled_liberty
     from bespoke.hw.synth import synthesize
 
@@ -96,11 +98,7 @@ def test_verilator_and_icarus_give_the_same_answer_on_every_vector(tmp_path):
         np.testing.assert_array_equal(answers["verilator"].observed, answers["icarus"].observed)
         assert answers["verilator"].mismatches == 0 and answers["verilator"].vectors == len(codes)
         assert answers["verilator"].simulator.startswith("Verilator 5")
-    out = design.network.layers[-1]
-    wrong = replace(out.neurons[0], bias=-out.neurons[0].bias - 1)
-    mutated = replace(design.network, layers=design.network.layers[:-1]
-                      + (replace(out, neurons=(wrong,) + out.neurons[1:]),))
-    (tmp_path / "mutated.v").write_text(to_verilog(mutated))
+    (tmp_path / "mutated.v").write_text(to_verilog(_first_output_bias_mutated(design.network)))
     caught = verify(tmp_path / "mutated.v", design.network, codes, tmp_path / "mutated",
                     simulator="verilator")
     assert caught.mismatches > 0
