@@ -27,9 +27,10 @@ from bespoke.sweep.run import Payload, run_job
 
 from ..conftest import trained, write_csv
 
-#: Four good jobs (one synthesized, one approximated with its ADCs) and one whose data does
-#: not fit its model.  Small: iris 4-3-3, few random vectors, the core alone but for the
-#: approximated job (its ADC model travels with it).
+#: Three good jobs (one synthesized, one approximated with its ADCs) and one whose data does
+#: not fit its model; each source's own input_bits replaces the swept list.  Small: iris
+#: 4-3-3, few random vectors, the core alone but for the approximated job (its ADC model
+#: travels with it).
 SPEC = """
 name = "test"
 
@@ -51,6 +52,8 @@ input_bits = 4
 sklearn = "iris"
 hidden = [3]
 inits = 1
+[train.options]
+input_bits = 3
 
 [[train]]
 sklearn = "iris"
@@ -139,7 +142,7 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
             killer.join()
     assert killed, "no iris-3 job ever reached a worker"
     by_name = {r.name: r for r in summary.results}
-    assert len(by_name) == len(summary.results) == 5
+    assert len(by_name) == len(summary.results) == 4
 
     failed = [r for r in summary.results if r.status == "failed"]
     assert [r.source for r in failed] == ["broken"]
@@ -149,12 +152,15 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
     assert (out / "failed" / f"{failed[0].name}.log").is_file()
 
     good = [r for r in summary.results if r.status == "ok"]
-    assert len(good) == 4  # iris-3 at input_bits 3 and 4, iris-synth, iris-approx
+    assert len(good) == 3
     assert {r.source for r in good} == {"iris-3", "iris-synth-3", "iris-approx-3"}
     assert {r.dataset for r in summary.results} == {"iris", "wine"}
     # the job whose worker was killed ran again on the worker that replaced it
     [lost] = [r for r in good if r.attempts == 2]
     assert lost.source == "iris-3" and lost.errors[0].startswith("worker lost")
+    # each source's own input_bits, not the [options] list
+    assert {r.source: r.options["input_bits"] for r in good} == {
+        "iris-3": 3, "iris-synth-3": 4, "iris-approx-3": 4}
     synth = next(r for r in good if r.source == "iris-synth-3")
     assert synth.area_cm2 > 0 and synth.cells > 0 and synth.power_mw > 0
     # every good result is present exactly once, whole, and nothing else is
@@ -179,7 +185,7 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
     assert "4 restarts on this Dask worker" in (approx / "compile.log").read_text()
     table = json.loads((out / "results.json").read_text())
     assert [row["name"] for row in table["results"]] == [r.name for r in summary.results]
-    assert table["ok"] == 4 and table["failed"] == 1
+    assert table["ok"] == 3 and table["failed"] == 1
     markdown = (out / "results.md").read_text()
     assert all(r.name in markdown for r in summary.results) and "Failed jobs" in markdown
     assert (out / "accuracy_area.svg").read_text().startswith("<svg")
@@ -195,7 +201,7 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
     assert {r.name: (out / "jobs" / r.name / "job.json").stat().st_mtime_ns
             for r in good} == stamps
     captured = capfd.readouterr()
-    assert "4 ok (4 from a previous run), 1 failed" in captured.out
+    assert "3 ok (3 from a previous run), 1 failed" in captured.out
     assert "Traceback" not in captured.out + captured.err
     assert not _workers_of_this_process()
 
@@ -206,14 +212,18 @@ def test_same_spec_gives_identical_verilog_and_a_complete_rerun_starts_no_cluste
     spec_path.write_text('[options]\napproximate = false\nsynthesize = false\nadc = false\n'
                          'random_vectors = 20\n[[train]]\nsklearn = "iris"\nhidden = [3]\n'
                          'inits = 1\n')
+    from bespoke.sweep.run import _payload
+
     spec = load_spec(spec_path)
     first = run_sweep(spec, tmp_path / "a", workers=1)
-    second = run_sweep(spec, tmp_path / "b", workers=1)
-    [a], [b] = first.ok, second.ok
-    assert a.name == b.name
+    [a] = first.ok
+    # the same job again, trained and compiled in this process instead of on a worker
+    [job] = plan(spec, {})
+    assert job.name == a.name
+    again_here = run_job(_payload(job, 1, {}, {}))
+    assert again_here.ok, again_here.error
     for name in ("top.v", "design.json"):
-        assert (tmp_path / "a" / "jobs" / a.name / name).read_bytes() == \
-            (tmp_path / "b" / "jobs" / b.name / name).read_bytes()
+        assert again_here.files[name] == (tmp_path / "a" / "jobs" / a.name / name).read_bytes()
 
     def no_cluster(*args, **kwargs):
         raise AssertionError("a rerun with every job complete started a cluster")
