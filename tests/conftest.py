@@ -16,9 +16,17 @@ settings.load_profile("bespoke")
 
 def pytest_collection_modifyitems(items):
     """``make test`` hands the tests out to its workers one at a time (pytest-xdist's
-    ``--dist loadgroup``), which balances them better than a file at a time; the tests of a
-    file that share a fixture of the file's own with a wider scope than a test (a compiled
-    design) are one group, so that one worker builds it once."""
+    ``--dist loadgroup``), in this order, which balances them better than a file at a time;
+    the tests of a file that share a fixture of the file's own with a wider scope than a
+    test (a compiled design) are one group, so that one worker builds it once.  The tests
+    marked ``long_running`` (the longest in ``pytest --durations``) go first, the longest
+    first: handed out last, one of them kept a worker busy long after the other had
+    finished."""
+    def seconds(item) -> float:
+        marker = item.get_closest_marker("long_running")
+        return marker.kwargs["seconds"] if marker else 0.0
+
+    items.sort(key=seconds, reverse=True)  # stable: the rest keep their order
     for item in items:
         module = item.nodeid.split("::")[0]
         info = getattr(item, "_fixtureinfo", None)

@@ -10,6 +10,8 @@ import pytest
 
 from bespoke.cli import main
 
+pytestmark = pytest.mark.long_running(seconds=50)  # the exact design: build, checks, synthesis
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):

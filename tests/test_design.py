@@ -7,6 +7,7 @@ from bespoke.approx.estimate import AreaModel
 from .conftest import trained
 
 
+@pytest.mark.long_running(seconds=13)
 def test_approximate_gives_a_smaller_design_within_budget_that_verifies(tmp_path):
     model, X_train, X_test, y_train, y_test = trained("cancer", "relu", (3,))
     X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.25,

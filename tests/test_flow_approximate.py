@@ -3,6 +3,7 @@ import json
 
 import joblib
 import numpy as np
+import pytest
 
 from bespoke.cli import main
 from bespoke.ir import TABLE_MAX_BITS
@@ -10,6 +11,7 @@ from bespoke.ir import TABLE_MAX_BITS
 from .conftest import trained, write_csv
 
 
+@pytest.mark.long_running(seconds=14)
 def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
     model, X_train, X_test, y_train, y_test = trained("iris", "relu", (3,))
     joblib.dump(model, tmp_path / "m.pkl")
@@ -62,6 +64,7 @@ def test_the_accuracy_budget_is_checked(tmp_path, capsys):
     assert "out of range" in capsys.readouterr().err
 
 
+@pytest.mark.long_running(seconds=15)
 def test_the_same_seed_gives_the_same_approximate_design(tmp_path):
     model, X_train, X_test, y_train, y_test = trained("iris", "relu", (3,))
     joblib.dump(model, tmp_path / "m.pkl")

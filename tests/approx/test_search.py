@@ -55,6 +55,7 @@ def test_zero_budget_never_loses_validation_accuracy(problem):
     assert result.chosen.accuracy >= result.exact.accuracy
 
 
+@pytest.mark.long_running(seconds=10)
 def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
     """Four NSGA-II restarts never choose a larger design than one, and give the same
     design run one after another or in two processes."""

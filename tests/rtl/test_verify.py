@@ -78,6 +78,7 @@ def test_a_mutated_constant_is_caught(tmp_path):
     assert not result.passed
 
 
+@pytest.mark.long_running(seconds=16)
 def test_verilator_and_icarus_give_the_same_answer_on_every_vector(tmp_path):
     """The second simulator answers exactly what the reference does, on the RTL and on the
     synthesized gate netlist (with the library's cell models), and both equal the emulator;

@@ -125,6 +125,7 @@ def _kill_worker_running(cluster, prefix: str, after_s: float, killed: list) -> 
             time.sleep(0.1)
 
 
+@pytest.mark.long_running(seconds=32)
 def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
     _inputs(tmp_path)
     (tmp_path / "sweep.toml").write_text(SPEC)
@@ -206,6 +207,7 @@ def test_sweep_survives_a_failing_job_and_a_killed_worker(tmp_path, capfd):
     assert not _workers_of_this_process()
 
 
+@pytest.mark.long_running(seconds=11)
 def test_same_spec_gives_identical_verilog_and_a_complete_rerun_starts_no_cluster(
         tmp_path, monkeypatch):
     spec_path = tmp_path / "one.toml"
@@ -337,6 +339,7 @@ def test_pareto_front_and_plot_are_deterministic():
     assert svg == accuracy_area_svg(results) and "iris" in svg and "wine" in svg
 
 
+@pytest.mark.long_running(seconds=20)
 def test_compile_runs_search_restarts_on_a_dask_scheduler_with_the_same_result(tmp_path, caplog):
     """``bespoke compile --scheduler``: the restarts run on the cluster (joblib's Dask
     backend) and the design is byte-identical to the one searched on this machine."""
