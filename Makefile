@@ -34,7 +34,7 @@ demo: setup
 	$(BIN)/bespoke demo -o build/demo
 
 test: setup
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup --durations=20
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder --durations=20
 
 # the per-dataset table (exact and approximate designs, published comparison, plots)
 suite: setup

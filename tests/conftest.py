@@ -14,6 +14,7 @@ settings.register_profile("bespoke", deadline=None, derandomize=True)
 settings.load_profile("bespoke")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
 def pytest_collection_modifyitems(items):
     """``make test`` hands the tests out to its workers one at a time (pytest-xdist's
     ``--dist loadgroup``), in this order, which balances them better than a file at a time;
