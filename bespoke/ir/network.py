@@ -192,7 +192,7 @@ class Neuron:
     def __post_init__(self) -> None:
         if self.input_masks and len(self.input_masks) != len(self.weights):
             raise ValueError("input_masks needs one entry per weight")
-        if self.truncation < 0 or any(m < 0 for m in self.input_masks):
+        if self.truncation < 0 or min(self.input_masks, default=0) < 0:
             raise ValueError("masks and truncation must be >= 0")
 
     # a search hashes the same neurons over and over (caches keyed by neuron): once is enough

@@ -301,6 +301,15 @@ def test_the_copies_of_a_sample_count_once_in_the_neighbourhoods_standard_error(
 def test_nearest_other_distances_are_exact_and_bounded_beyond_the_cap():
     from bespoke.approx.neighbourhood import nearest_other_distance
 
+    def exact(points):
+        pairwise = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
+        np.fill_diagonal(pairwise, np.inf)
+        return pairwise.min(axis=1)
+
+    # 4-bit codes (computed in float32) and 12-bit ones (beyond its exact range: float64)
+    for top in (16, 4096):
+        wide = np.unique(np.random.default_rng(1).integers(0, top, (300, 5)), axis=0)
+        assert np.array_equal(nearest_other_distance(wide), exact(wide))
     points = np.unique(np.random.default_rng(0).integers(0, 16, (300, 5)), axis=0)
     pairwise = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
     np.fill_diagonal(pairwise, np.inf)
