@@ -55,15 +55,21 @@ def write_front(result: SearchResult, folder: Path) -> None:
         floor=100 * result.floor))
 
 
+#: how many of NSGA-II's smallest candidates the greedy search polishes (the smallest
+#: first; benchmarks/results/search_time.md)
+POLISHED = 4
+
+
 def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_labels: np.ndarray,
            model: AreaModel, options: SearchOptions = SearchOptions(), *, seed: int = 0,
            train_labels: np.ndarray | None = None,
            progress: Callable[[str], None] | None = None) -> SearchResult:
     """The greedy baseline (at most half the time budget), then ``options.restarts``
-    NSGA-II runs in parallel (the rest); the chosen design is the smallest Pareto
-    candidate of any within the budget on the validation split, on the training split
-    (``train_labels``; without them, the exact design's own answers) and on their
-    neighbourhoods (``options.neighbourhood``).  The restarts' seeds
+    NSGA-II runs in parallel (the rest), then a greedy polish of each of NSGA-II's
+    :data:`POLISHED` smallest candidates; the chosen design is the smallest of the greedy
+    search's and the polished ones, all within the budget on the validation split, on
+    the training split (``train_labels``; without them, the exact design's own answers)
+    and on their neighbourhoods (``options.neighbourhood``).  The restarts' seeds
     are fixed, so the result does not depend on where they run."""
     start = time.perf_counter()
     # the generations follow the whole budget, not the share the restarts get of it
@@ -104,11 +110,21 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
         log.warning("the search ran out of its time budget (%.0f s) or a retraining inside it "
                     "did: the result depends on this machine's speed; raise --search-time for "
                     "a reproducible one", options.time_budget_s)
-    chosen = min((greedy.chosen, *evolved), key=lambda c: (c.area_um2, -c.accuracy))
-    steps = greedy.steps if chosen is greedy.chosen else ("NSGA-II individual",)
-    if chosen is not greedy.chosen:
-        # NSGA-II's choice, polished: a greedy search from it (with retraining whenever it
-        # is stuck, if asked), again while that shrinks it
+    smaller = lambda c: (c.area_um2, -c.accuracy)  # noqa: E731
+    chosen, steps = greedy.chosen, greedy.steps
+    # NSGA-II's smallest candidates (those smaller than the greedy search's choice), each
+    # polished: a greedy search from it (with retraining whenever it is stuck, if asked),
+    # again while that shrinks it.  Where a polish ends depends on where it starts, so
+    # the smallest few are polished, not the smallest alone, the smallest first
+    starts: list[Candidate] = []
+    for candidate in sorted(evolved, key=smaller):
+        if len(starts) == POLISHED or smaller(candidate) >= smaller(greedy.chosen):
+            break
+        if all(candidate.network != other.network for other in starts):
+            starts.append(candidate)
+    polishes: list[Candidate] = []
+    for begin in starts:
+        end, path = begin, ("NSGA-II individual",)
         for _ in range(4):
             left = options.time_budget_s - (time.perf_counter() - start)
             if left <= 1.0:
@@ -116,11 +132,14 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
                 break
             more = greedy_search(exact, train_codes, val_codes, val_labels, model,
                                  replace(options, time_budget_s=left), progress, train_labels,
-                                 start_from=chosen.network)
-            evolved += more.front
-            if more.chosen.area_um2 >= chosen.area_um2:
+                                 start_from=end.network)
+            polishes += more.front
+            if more.chosen.area_um2 >= end.area_um2:
                 break
-            chosen, steps = more.chosen, (*steps, *more.steps)
+            end, path = more.chosen, (*path, *more.steps)
+        if smaller(end) < smaller(chosen):
+            chosen, steps = end, path
+    evolved += polishes
     front = pareto_front([*greedy.front, *evolved])
     if progress:
         progress(f"chosen: estimated area {chosen.area_um2 / 1e8:.3f} cm², validation accuracy "
