@@ -21,8 +21,8 @@ def pytest_collection_modifyitems(items):
     the tests of a file that share a fixture of the file's own with a wider scope than a
     test (a compiled design) are one group, so that one worker builds it once.  The tests
     marked ``long_running`` (the longest in ``pytest --durations``) go first, the longest
-    first: handed out last, one of them kept a worker busy long after the other had
-    finished."""
+    first, so that none of them starts last and keeps one worker busy while the other
+    idles."""
     def seconds(item) -> float:
         marker = item.get_closest_marker("long_running")
         return marker.kwargs["seconds"] if marker else 0.0
