@@ -54,3 +54,9 @@ def _version_of(path: str, version_args: tuple[str, ...], stamp: tuple[int, int]
     result = subprocess.run([path, *version_args], capture_output=True, text=True, check=False)
     match = re.search(r"(?:[Vv]ersion|Verilator)\s+([0-9][\w.+-]*)", result.stdout + result.stderr)
     return match.group(1) if match else "unknown"
+
+
+def cache_folder(name: str) -> Path:
+    """``$XDG_CACHE_HOME/bespoke/<name>`` (default ``~/.cache/bespoke/<name>``): what a
+    process builds once for later ones to reuse (not created here)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bespoke" / name

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .. import tools
 from ..errors import VerificationError
 
 
@@ -41,8 +42,7 @@ def _parser():
 
     own = Path(tempfile.mkdtemp(prefix="bespoke-pyverilog-"))
     atexit.register(shutil.rmtree, own, ignore_errors=True)  # leave no temporary files
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    kept = root / "bespoke" / f"pyverilog-{pyverilog.__version__}" / "parsetab.py"
+    kept = tools.cache_folder(f"pyverilog-{pyverilog.__version__}") / "parsetab.py"
     name = "pyverilog.vparser.parsetab"
     try:
         spec = importlib.util.spec_from_file_location(name, kept)
@@ -101,9 +101,9 @@ def read_ports(verilog: str, module: str = "top") -> tuple[Port, ...]:
     from pyverilog.vparser import ast
 
     declarations = _declarations(verilog, module)
-    tree = _parser().parse(declarations) if declarations is not None else None
-    modules = [] if tree is None else [d for d in tree.description.definitions
-                                       if isinstance(d, ast.ModuleDef) and d.name == module]
+    definitions = (_parser().parse(declarations).description.definitions
+                   if declarations is not None else ())
+    modules = [d for d in definitions if isinstance(d, ast.ModuleDef) and d.name == module]
     if not modules:
         raise VerificationError(f"the Verilog has no module {module!r}")
     definition = modules[0]

@@ -311,8 +311,7 @@ def _runtime_cache(executable: str) -> Path | None:
     # built without timing support (--no-timing): its objects differ from a --timing build's
     key = hashlib.sha256(f"{executable} {tools.version(tools.VERILATOR)} no-timing"
                          .encode()).hexdigest()
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = root / "bespoke" / f"verilator-{key[:16]}"
+    folder = tools.cache_folder(f"verilator-{key[:16]}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
