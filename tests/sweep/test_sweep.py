@@ -23,7 +23,7 @@ from bespoke.errors import BespokeError
 from bespoke.hw.adc import load_adc_model
 from bespoke.sweep import load_spec, pareto, plan, run_sweep
 from bespoke.sweep.results import JobResult, accuracy_area_svg
-from bespoke.sweep.run import Payload, run_job
+from bespoke.sweep.run import Payload, _payload, run_job
 
 from ..conftest import trained, write_csv
 
@@ -214,8 +214,6 @@ def test_same_spec_gives_identical_verilog_and_a_complete_rerun_starts_no_cluste
     spec_path.write_text('[options]\napproximate = false\nsynthesize = false\nadc = false\n'
                          'random_vectors = 20\n[[train]]\nsklearn = "iris"\nhidden = [3]\n'
                          'inits = 1\n')
-    from bespoke.sweep.run import _payload
-
     spec = load_spec(spec_path)
     first = run_sweep(spec, tmp_path / "a", workers=1)
     [a] = first.ok
@@ -371,8 +369,6 @@ def test_a_model_source_brings_its_own_test_data_and_input_scaler(tmp_path):
     from sklearn.datasets import load_iris
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import MinMaxScaler
-
-    from bespoke.sweep.run import _payload
 
     X, y = load_iris(return_X_y=True)
     order = np.random.default_rng(0).permutation(len(y))
