@@ -52,6 +52,7 @@ bench: suite
 	$(BIN)/python benchmarks/proof_time.py
 	$(BIN)/python benchmarks/search_time.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/test_time.py
 
 clean:
 	rm -rf build $(VENV) *.egg-info
