@@ -1,0 +1,216 @@
+"""Hardware-aware training in the float domain: quantization-aware, with the circuit in the loop.
+
+:mod:`bespoke.approx.retrain` moves one integer at a time; this module trains every weight
+at once by gradient, as quantization-aware training does, starting from the exact design
+(the user's model, quantized).  Each layer keeps float *shadow* weights and biases in the
+integer units of the design; the forward pass is the circuit's own arithmetic on the
+training split's input codes:
+
+- every weight is the integer its shadow projects to (:func:`cheap_weights`: the nearest
+  integer, or a cheaper one with fewer signed digits when the digit penalty says so),
+  every bias the nearest integer;
+- every hidden code is ``clamp(acc >> shift, 0, 2**bits - 1)`` with the exact design's
+  shifts and widths;
+- the loss is the cross-entropy of the output layer's logits (in the float units of the
+  exact design) against a mix of the labels and the exact design's own soft answers
+  (distillation: the search's budget is paired against the exact design, so agreeing with
+  it is what keeps a cheaper design within budget).
+
+The backward pass is straight-through: the projection and the floor pass the gradient
+unchanged (``2**-shift`` for a clamp in its linear range, nothing where it saturates).
+
+A penalty on signed digits (each digit of a weight is one adder row in the circuit) is
+raised step by step (:attr:`QatOptions.penalties`): the projection of a weight ``w`` is
+``argmin_v ((w - v) / scale)**2 + penalty * cost * digits(v)``, ``scale`` the layer's
+largest weight and ``cost`` the width of the layer's input codes over the circuit's
+input width (a digit on a wide hidden code costs more adders).  Each penalty ends in one
+integer network: the path from the exact design to ever cheaper ones, handed to the
+search as starting points (:func:`bespoke.approx.search.search`), where the budget rule
+decides, unchanged, on the validation split the training never sees.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..ir.emulate import trace
+from ..ir.network import ClampActivation, Layer, Network, csd_digits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QatOptions:
+    #: digit penalties, one trained network each, in this order (0: quantization only)
+    penalties: tuple[float, ...] = (0.0, 0.003, 0.01, 0.03, 0.1, 0.3)
+    steps: int = 200  # Adam steps per penalty
+    batch: int = 256
+    learning_rate: float = 0.25  # in integer units of the weights
+    #: weight of the exact design's soft answers in the target (the rest: the labels)
+    distillation: float = 0.5
+    temperature: float = 1.0
+    time_budget_s: float = 20.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class QatResult:
+    #: one network per penalty reached, in the order of :attr:`QatOptions.penalties`
+    networks: tuple[Network, ...]
+    penalties: tuple[float, ...]
+    seconds: float
+    #: the time budget stopped it before every penalty was trained
+    cut_short: bool = False
+
+
+def trainable(network: Network) -> bool:
+    """Whether :func:`train` applies: clamp (ReLU, identity) hidden layers of exact neurons,
+    no ADC interface, a plain argmax or sign decision.  Comparator-bank (logistic, tanh)
+    layers are left to the integer retraining."""
+    return (network.interface is None and network.decision_shift == 0
+            and not network.output_relu
+            and all(n.exact for layer in network.layers for n in layer.neurons)
+            and all(isinstance(n.activation, ClampActivation)
+                    for layer in network.layers[:-1] for n in layer.neurons))
+
+
+@functools.lru_cache(maxsize=64)
+def _digit_table(largest: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every integer in ``[-largest, largest]`` and its count of signed digits."""
+    values = np.arange(-largest, largest + 1, dtype=np.int64)
+    return values, np.array([len(csd_digits(int(v))) for v in values], dtype=np.float64)
+
+
+def cheap_weights(shadow: np.ndarray, largest: int, penalty: float) -> np.ndarray:
+    """The integer of at most ``largest`` magnitude each float weight projects to:
+    ``argmin_v ((w - v) / largest)**2 + penalty * digits(v)`` (ties: the smaller magnitude)."""
+    values, digits = _digit_table(largest)
+    if penalty <= 0:
+        return np.clip(np.rint(shadow), -largest, largest).astype(np.int64)
+    flat = shadow.reshape(-1, 1)
+    cost = ((flat - values[None, :]) / largest) ** 2 + penalty * digits[None, :]
+    cost += 1e-12 * np.abs(values)[None, :]  # ties go to the smaller magnitude
+    return values[np.argmin(cost, axis=1)].reshape(shadow.shape)
+
+
+class _Adam:
+    def __init__(self, shapes, rate: float):
+        self.m = [np.zeros(s) for s in shapes]
+        self.v = [np.zeros(s) for s in shapes]
+        self.rate, self.t = rate, 0
+
+    def step(self, params, grads, rates) -> None:
+        self.t += 1
+        for p, g, m, v, r in zip(params, grads, self.m, self.v, rates):
+            m *= 0.9
+            m += 0.1 * g
+            v *= 0.999
+            v += 0.001 * g * g
+            p -= r * (m / (1 - 0.9 ** self.t)) / (np.sqrt(v / (1 - 0.999 ** self.t)) + 1e-12)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
+          options: QatOptions = QatOptions()) -> QatResult:
+    """The exact design trained with the circuit in the loop, once per digit penalty (see
+    the module docstring); empty when the network is not :func:`trainable`."""
+    start = time.perf_counter()
+    if not trainable(exact) or not len(train_labels):
+        return QatResult((), (), 0.0)
+    codes = np.asarray(train_codes, np.int64)
+    labels = np.asarray(train_labels, np.int64)
+    rng = np.random.default_rng(options.seed)
+    layers = exact.layers
+    scale_out = 2.0 ** -layers[-1].acc_scale_log2
+    sign = exact.output == "sign"
+    # the exact design's soft answers, at the same temperature
+    teacher_logits = trace(exact, codes).accumulators[-1] * scale_out / options.temperature
+    if sign:
+        teacher_logits = np.concatenate([np.zeros_like(teacher_logits), teacher_logits], axis=1)
+    n_classes = teacher_logits.shape[1]
+    target = (1 - options.distillation) * np.eye(n_classes)[labels] \
+        + options.distillation * _softmax(teacher_logits)
+
+    weights = [np.array([n.weights for n in layer.neurons], np.float64) for layer in layers]
+    biases = [np.array([n.bias for n in layer.neurons], np.float64) for layer in layers]
+    largest = [max(1, int(np.abs(w).max())) for w in weights]
+    # digit cost per layer: the width of its input codes over the circuit's input width
+    widths = [exact.input_bits] + [max(n.activation.bits for n in layer.neurons)
+                                   for layer in layers[:-1]]
+    digit_cost = [w / exact.input_bits for w in widths]
+    shifts = [np.array([n.activation.shift for n in layer.neurons]) for layer in layers[:-1]]
+    tops = [np.array([n.activation.max_code for n in layer.neurons]) for layer in layers[:-1]]
+    # step sizes: a weight moves in integer units, a bias in units of what one weight
+    # times a typical input adds
+    input_tops = [(1 << exact.input_bits) - 1] + [int(t.max()) for t in tops]
+    rates = [options.learning_rate] * len(layers) \
+        + [options.learning_rate * max(1, t) for t in input_tops]
+    adam = _Adam([w.shape for w in weights] + [b.shape for b in biases], options.learning_rate)
+
+    def network_of(penalty: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        ints = [cheap_weights(w, m, penalty * c) for w, m, c in zip(weights, largest, digit_cost)]
+        return ints, [np.rint(b) for b in biases]
+
+    found: list[Network] = []
+    reached: list[float] = []
+    cut_short = False
+    for penalty in options.penalties:
+        if time.perf_counter() - start > options.time_budget_s:
+            cut_short = True
+            break
+        for _ in range(options.steps):
+            rows = rng.integers(0, len(labels), min(options.batch, len(labels)))
+            q_weights, q_biases = network_of(penalty)
+            x = codes[rows].astype(np.float64)
+            inputs, slopes = [], []
+            for li in range(len(layers)):
+                inputs.append(x)
+                acc = x @ q_weights[li].T + q_biases[li]
+                if li < len(layers) - 1:
+                    scaled = acc / 2.0 ** shifts[li]
+                    x = np.clip(np.floor(scaled), 0, tops[li])
+                    slopes.append(((scaled >= 0) & (scaled < tops[li] + 1)) / 2.0 ** shifts[li])
+            logits = acc * scale_out / options.temperature
+            if sign:
+                logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
+            grad = (_softmax(logits) - target[rows]) / len(rows)
+            if sign:
+                grad = grad[:, 1:]  # the fixed zero logit has no weights
+            grad = grad * scale_out / options.temperature
+            w_grads, b_grads = [None] * len(layers), [None] * len(layers)
+            for li in range(len(layers) - 1, -1, -1):
+                w_grads[li] = grad.T @ inputs[li]
+                b_grads[li] = grad.sum(axis=0)
+                if li:
+                    grad = (grad @ q_weights[li]) * slopes[li - 1]
+            adam.step(weights + biases, w_grads + b_grads, rates)
+            for w, m in zip(weights, largest):
+                np.clip(w, -m - 0.5, m + 0.5, out=w)
+        q_weights, q_biases = network_of(penalty)
+        try:
+            found.append(_network(exact, q_weights, q_biases))
+        except ValueError as error:  # a range the IR cannot hold: this penalty gives nothing
+            log.debug("QAT at penalty %g: %s", penalty, error)
+            continue
+        reached.append(penalty)
+    seconds = time.perf_counter() - start
+    log.info("QAT: %d networks in %.1f s", len(found), seconds)
+    return QatResult(tuple(found), tuple(reached), seconds, cut_short)
+
+
+def _network(exact: Network, weights: list[np.ndarray], biases: list[np.ndarray]) -> Network:
+    layers = tuple(
+        replace(layer, neurons=tuple(
+            replace(n, weights=tuple(int(v) for v in w), bias=int(b))
+            for n, w, b in zip(layer.neurons, wl, bl)))
+        for layer, wl, bl in zip(exact.layers, weights, biases))
+    return replace(exact, layers=layers)
