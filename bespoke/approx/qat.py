@@ -23,10 +23,10 @@ A penalty on signed digits (each digit of a weight is one adder row in the circu
 raised step by step (:attr:`QatOptions.penalties`): the projection of a weight ``w`` is
 ``argmin_v ((w - v) / scale)**2 + penalty * cost * digits(v)``, ``scale`` the layer's
 largest weight and ``cost`` the width of the layer's input codes over the circuit's
-input width (a digit on a wide hidden code costs more adders).  Each penalty ends in one
-integer network: the path from the exact design to ever cheaper ones, handed to the
-search as starting points (:func:`bespoke.approx.search.search`), where the budget rule
-decides, unchanged, on the validation split the training never sees.
+input width (a digit on a wide hidden code costs more adders).  Each penalty gives a few
+integer networks (snapshots of its last steps): a path from the exact design to ever
+cheaper ones, handed to the search as starting points (:func:`bespoke.approx.search.search`),
+where the budget rule decides, unchanged, on the validation split the training never sees.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..ir.emulate import trace
-from ..ir.network import ClampActivation, Layer, Network, csd_digits
+from ..ir.network import ClampActivation, Network, csd_digits
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class QatOptions:
     #: digit penalties, one trained network each, in this order (0: quantization only)
-    penalties: tuple[float, ...] = (0.0, 0.003, 0.01, 0.03, 0.1, 0.3)
-    steps: int = 200  # Adam steps per penalty
+    penalties: tuple[float, ...] = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+    steps: int = 400  # Adam steps per penalty
+    #: integer networks taken at evenly spaced steps of each penalty (the last at its end):
+    #: whether one stays within the budget varies from step to step, so the search gets a few
+    snapshots: int = 4
     batch: int = 256
-    learning_rate: float = 0.25  # in integer units of the weights
+    learning_rate: float = 0.1  # in integer units of the weights
     #: weight of the exact design's soft answers in the target (the rest: the labels)
-    distillation: float = 0.5
+    distillation: float = 0.8
     temperature: float = 1.0
     time_budget_s: float = 20.0
     seed: int = 0
@@ -59,9 +62,9 @@ class QatOptions:
 
 @dataclass(frozen=True)
 class QatResult:
-    #: one network per penalty reached, in the order of :attr:`QatOptions.penalties`
+    #: :attr:`QatOptions.snapshots` networks per penalty reached, in training order
     networks: tuple[Network, ...]
-    penalties: tuple[float, ...]
+    penalties: tuple[float, ...]  # the penalty each network was trained at
     seconds: float
     #: the time budget stopped it before every penalty was trained
     cut_short: bool = False
@@ -167,7 +170,9 @@ def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
         if time.perf_counter() - start > options.time_budget_s:
             cut_short = True
             break
-        for _ in range(options.steps):
+        every = max(1, options.steps // max(1, options.snapshots))
+        taken = {options.steps - i * every for i in range(options.snapshots)}
+        for step in range(1, options.steps + 1):
             rows = rng.integers(0, len(labels), min(options.batch, len(labels)))
             q_weights, q_biases = network_of(penalty)
             x = codes[rows].astype(np.float64)
@@ -195,13 +200,14 @@ def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
             adam.step(weights + biases, w_grads + b_grads, rates)
             for w, m in zip(weights, largest):
                 np.clip(w, -m - 0.5, m + 0.5, out=w)
-        q_weights, q_biases = network_of(penalty)
-        try:
-            found.append(_network(exact, q_weights, q_biases))
-        except ValueError as error:  # a range the IR cannot hold: this penalty gives nothing
-            log.debug("QAT at penalty %g: %s", penalty, error)
-            continue
-        reached.append(penalty)
+            if step in taken:
+                q_weights, q_biases = network_of(penalty)
+                try:
+                    found.append(_network(exact, q_weights, q_biases))
+                except ValueError as error:  # a range the IR cannot hold: none from here
+                    log.debug("QAT at penalty %g: %s", penalty, error)
+                    continue
+                reached.append(penalty)
     seconds = time.perf_counter() - start
     log.info("QAT: %d networks in %.1f s", len(found), seconds)
     return QatResult(tuple(found), tuple(reached), seconds, cut_short)

@@ -14,6 +14,11 @@ against the exact design, on four sets: the validation split, the training split
 neighbourhoods of both, copies of their samples with every input moved a level
 (:func:`level_neighbourhood`) or moved as far as unseen samples lie from the seen ones
 (:func:`reach_neighbourhood`).
+
+With retraining on (``SearchOptions.retrain``), the exact design is also trained with the
+circuit in the loop (:mod:`bespoke.approx.qat`) at rising penalties on signed digits;
+those of its networks that stay within the budget join NSGA-II's candidates as starting
+points of the greedy polish.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from .candidates import Candidate, SearchOptions, SearchResult, pareto_front
 from .estimate import AreaModel
 from .greedy import greedy_search
 from .nsga2 import nsga2_restart, restart_backend
+from .scoring import Scorer
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +83,15 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     half = replace(options, time_budget_s=options.time_budget_s / 2)
     greedy = greedy_search(exact, train_codes, val_codes, val_labels, model, half, progress,
                            train_labels)
-    rest = max(options.time_budget_s - greedy.seconds, 1.0)
     budget_hit = greedy.budget_hit
+    trained: list[Candidate] = []
+    if options.retrain:
+        trained, cut = _trained(exact, train_codes, val_codes, val_labels, model, options,
+                                seed, train_labels, progress)
+        budget_hit = budget_hit or cut
+    # a trained network within the budget is polished: NSGA-II leaves it time to be
+    reserve = options.time_budget_s * TRAINING_SHARE if trained else 0.0
+    rest = max(options.time_budget_s - (time.perf_counter() - start) - reserve, 1.0)
     seeds = [seed + i for i in range(max(1, options.restarts))]
     evolved: list[Candidate] = []
     feasible = 0
@@ -110,9 +123,11 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
         log.warning("the search ran out of its time budget (%.0f s) or a retraining inside it "
                     "did: the result depends on this machine's speed; raise --search-time for "
                     "a reproducible one", options.time_budget_s)
+    evolved += trained
     smaller = lambda c: (c.area_um2, -c.accuracy)  # noqa: E731
     chosen, steps = greedy.chosen, greedy.steps
-    # NSGA-II's smallest candidates (those smaller than the greedy search's choice), each
+    # NSGA-II's and the training's smallest candidates (those smaller than the greedy
+    # search's choice), each
     # polished: a greedy search from it (with retraining whenever it is stuck, if asked),
     # again while that shrinks it.  Where a polish ends depends on where it starts, so
     # the smallest few are polished, not the smallest alone, the smallest first
@@ -124,7 +139,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
             starts.append(candidate)
     polishes: list[Candidate] = []
     for begin in starts:
-        end, path = begin, ("NSGA-II individual",)
+        end, path = begin, ("NSGA-II individual" if begin.move == "nsga2" else begin.move,)
         for _ in range(4):
             left = options.time_budget_s - (time.perf_counter() - start)
             if left <= 1.0:
@@ -147,3 +162,36 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     return SearchResult(greedy.exact, chosen, front, greedy.evaluations + feasible,
                         time.perf_counter() - start, steps, greedy.floor, budget_hit,
                         options.retrain)
+
+
+#: the share of the search's time budget the hardware-aware training may take (it stops
+#: there, and says the result then depends on the machine's speed), and the share kept
+#: for polishing its networks when some stay within the budget
+TRAINING_SHARE = 1 / 4
+
+
+def _trained(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
+             val_labels: np.ndarray, model: AreaModel, options: SearchOptions, seed: int,
+             train_labels: np.ndarray | None, progress: Callable[[str], None] | None,
+             ) -> tuple[list[Candidate], bool]:
+    """The networks of :func:`bespoke.approx.qat.train` that stay within the budget (on
+    every split the search checks), and whether its time budget cut the training short."""
+    from ..ir.emulate import predict_codes
+    from .qat import QatOptions, train, trainable
+
+    if not trainable(exact):
+        return [], False
+    labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
+    result = train(exact, train_codes, labels,
+                   QatOptions(time_budget_s=options.time_budget_s * TRAINING_SHARE, seed=seed))
+    score = Scorer(exact, train_codes, labels, val_codes, val_labels, model,
+                   options.max_accuracy_loss, options.neighbourhood)
+    scored = score([*result.networks], [f"hardware-aware training, digit penalty {p:g}"
+                                        for p in result.penalties])
+    kept = [c for c in score.confirm([c for c in scored if score.within(c)]) if score.within(c)]
+    if progress:
+        best = min(kept, key=lambda c: c.area_um2, default=None)
+        progress(f"hardware-aware training: {len(result.networks)} networks in "
+                 f"{result.seconds:.1f} s, {len(kept)} within the budget"
+                 + (f", smallest {best.area_um2 / 1e8:.3f} cm²" if best else ""))
+    return kept, result.cut_short
