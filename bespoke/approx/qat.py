@@ -143,15 +143,12 @@ def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
     target = (1 - options.distillation) * np.eye(n_classes)[labels] \
         + options.distillation * _softmax(teacher_logits)
 
-    weights = [np.array([n.weights for n in layer.neurons], np.float64) for layer in layers]
-    biases = [np.array([n.bias for n in layer.neurons], np.float64) for layer in layers]
+    weights, biases, shifts, tops = arrays(exact)
     largest = [max(1, int(np.abs(w).max())) for w in weights]
     # digit cost per layer: the width of its input codes over the circuit's input width
     widths = [exact.input_bits] + [max(n.activation.bits for n in layer.neurons)
                                    for layer in layers[:-1]]
     digit_cost = [w / exact.input_bits for w in widths]
-    shifts = [np.array([n.activation.shift for n in layer.neurons]) for layer in layers[:-1]]
-    tops = [np.array([n.activation.max_code for n in layer.neurons]) for layer in layers[:-1]]
     # step sizes: a weight moves in integer units, a bias in units of what one weight
     # times a typical input adds
     input_tops = [(1 << exact.input_bits) - 1] + [int(t.max()) for t in tops]
@@ -175,15 +172,7 @@ def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
         for step in range(1, options.steps + 1):
             rows = rng.integers(0, len(labels), min(options.batch, len(labels)))
             q_weights, q_biases = network_of(penalty)
-            x = codes[rows].astype(np.float64)
-            inputs, slopes = [], []
-            for li in range(len(layers)):
-                inputs.append(x)
-                acc = x @ q_weights[li].T + q_biases[li]
-                if li < len(layers) - 1:
-                    scaled = acc / 2.0 ** shifts[li]
-                    x = np.clip(np.floor(scaled), 0, tops[li])
-                    slopes.append(((scaled >= 0) & (scaled < tops[li] + 1)) / 2.0 ** shifts[li])
+            acc, inputs, slopes = forward(q_weights, q_biases, shifts, tops, codes[rows])
             logits = acc * scale_out / options.temperature
             if sign:
                 logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
@@ -211,6 +200,35 @@ def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
     seconds = time.perf_counter() - start
     log.info("QAT: %d networks in %.1f s", len(found), seconds)
     return QatResult(tuple(found), tuple(reached), seconds, cut_short)
+
+
+def arrays(network: Network) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray],
+                                      list[np.ndarray]]:
+    """Per layer, a :func:`trainable` network's weights ``(neurons, inputs)`` and biases as
+    floats, and per hidden layer its clamps' shifts and largest codes."""
+    layers = network.layers
+    return ([np.array([n.weights for n in layer.neurons], np.float64) for layer in layers],
+            [np.array([n.bias for n in layer.neurons], np.float64) for layer in layers],
+            [np.array([n.activation.shift for n in layer.neurons]) for layer in layers[:-1]],
+            [np.array([n.activation.max_code for n in layer.neurons]) for layer in layers[:-1]])
+
+
+def forward(weights: list[np.ndarray], biases: list[np.ndarray], shifts: list[np.ndarray],
+            tops: list[np.ndarray], codes: np.ndarray,
+            ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """The circuit's arithmetic in floats (exact: every value is an integer far below
+    2**53): the output layer's accumulators, each layer's inputs, and each hidden layer's
+    straight-through slope ``d code / d acc`` (``2**-shift`` where the clamp is linear)."""
+    x = np.asarray(codes, np.float64)
+    inputs, slopes = [], []
+    for li, (w, b) in enumerate(zip(weights, biases)):
+        inputs.append(x)
+        acc = x @ w.T + b
+        if li < len(weights) - 1:
+            scaled = acc / 2.0 ** shifts[li]
+            x = np.clip(np.floor(scaled), 0, tops[li])
+            slopes.append(((scaled >= 0) & (scaled < tops[li] + 1)) / 2.0 ** shifts[li])
+    return acc, inputs, slopes
 
 
 def _network(exact: Network, weights: list[np.ndarray], biases: list[np.ndarray]) -> Network:
