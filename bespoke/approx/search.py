@@ -22,6 +22,7 @@ points of the greedy polish.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import replace
@@ -119,49 +120,59 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
             best = min(front, key=lambda c: c.area_um2, default=None)
             progress(f"NSGA-II seed {s}: {count} feasible candidates"
                      + (f", smallest {best.area_um2 / 1e8:.3f} cm²" if best else ""))
-    if budget_hit:
-        log.warning("the search ran out of its time budget (%.0f s) or a retraining inside it "
-                    "did: the result depends on this machine's speed; raise --search-time for "
-                    "a reproducible one", options.time_budget_s)
     evolved += trained
     smaller = lambda c: (c.area_um2, -c.accuracy)  # noqa: E731
     chosen, steps = greedy.chosen, greedy.steps
     # NSGA-II's and the training's smallest candidates (those smaller than the greedy
-    # search's choice), each
-    # polished: a greedy search from it (with retraining whenever it is stuck, if asked),
-    # again while that shrinks it.  Where a polish ends depends on where it starts, so
-    # the smallest few are polished, not the smallest alone, the smallest first
+    # search's choice), each polished (:func:`_polished`).  Where a polish ends depends on
+    # where it starts, so the smallest few are polished, not the smallest alone, the
+    # smallest first
     starts: list[Candidate] = []
     for candidate in sorted(evolved, key=smaller):
         if len(starts) == POLISHED or smaller(candidate) >= smaller(greedy.chosen):
             break
         if all(candidate.network != other.network for other in starts):
             starts.append(candidate)
-    polishes: list[Candidate] = []
+    polish = functools.partial(greedy_search, exact, train_codes, val_codes, val_labels, model,
+                               progress=progress, train_labels=train_labels)
     for begin in starts:
-        end, path = begin, ("NSGA-II individual" if begin.move == "nsga2" else begin.move,)
-        for _ in range(4):
-            left = options.time_budget_s - (time.perf_counter() - start)
-            if left <= 1.0:
-                budget_hit = True
-                break
-            more = greedy_search(exact, train_codes, val_codes, val_labels, model,
-                                 replace(options, time_budget_s=left), progress, train_labels,
-                                 start_from=end.network)
-            polishes += more.front
-            if more.chosen.area_um2 >= end.area_um2:
-                break
-            end, path = more.chosen, (*path, *more.steps)
+        end, path, seen, cut = _polished(begin, polish, options, start + options.time_budget_s)
+        evolved += seen
+        budget_hit = budget_hit or cut
         if smaller(end) < smaller(chosen):
             chosen, steps = end, path
-    evolved += polishes
     front = pareto_front([*greedy.front, *evolved])
+    if budget_hit:
+        log.warning("the search ran out of its time budget (%.0f s) or a retraining inside it "
+                    "did: the result depends on this machine's speed; raise --search-time for "
+                    "a reproducible one", options.time_budget_s)
     if progress:
         progress(f"chosen: estimated area {chosen.area_um2 / 1e8:.3f} cm², validation accuracy "
                  f"{chosen.accuracy:.4f} (exact {greedy.exact.accuracy:.4f})")
     return SearchResult(greedy.exact, chosen, front, greedy.evaluations + feasible,
                         time.perf_counter() - start, steps, greedy.floor, budget_hit,
                         options.retrain)
+
+
+def _polished(begin: Candidate, polish: Callable[..., SearchResult], options: SearchOptions,
+              deadline: float) -> tuple[Candidate, tuple[str, ...], list[Candidate], bool]:
+    """``begin`` polished: a greedy search from it (``polish(options, start_from=...)``, with
+    retraining whenever it is stuck, if asked), again while that shrinks it, until
+    ``deadline``; the end, the moves to it, every candidate seen on the way, and whether the
+    deadline stopped it."""
+    end = begin
+    path: tuple[str, ...] = ("NSGA-II individual" if begin.move == "nsga2" else begin.move,)
+    seen: list[Candidate] = []
+    for _ in range(4):
+        left = deadline - time.perf_counter()
+        if left <= 1.0:
+            return end, path, seen, True
+        more = polish(replace(options, time_budget_s=left), start_from=end.network)
+        seen += more.front
+        if more.chosen.area_um2 >= end.area_um2:
+            break
+        end, path = more.chosen, (*path, *more.steps)
+    return end, path, seen, False
 
 
 #: the share of the search's time budget the hardware-aware training may take (it stops
