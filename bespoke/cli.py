@@ -52,8 +52,9 @@ def _add_compile_options(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--retrain", action=argparse.BooleanOptionalAction, default=True,
                         help="hardware-aware retraining (on by default): when the search is "
                              "stuck, its best moves beyond the budget are retrained through the "
-                             "integer design on the training split and kept if back within it; "
-                             "--no-retrain searches the knobs alone")
+                             "integer design on the training split and kept if back within it, "
+                             "and the exact design is trained in the float domain with the "
+                             "circuit in the loop; --no-retrain searches the knobs alone")
     search.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                         help="run the search's restarts on this Dask cluster (default: the "
                              "cores of this machine)")

@@ -89,7 +89,9 @@ class Design:
         ``max_accuracy_loss`` (a fraction) of this one's, on the validation data and on
         the training data (loss plus two standard errors; see :mod:`bespoke.approx.search`).
         With ``retrain`` (the default, as ``bespoke compile``), a search that is stuck
-        retrains its best moves beyond the budget on ``X_train`` (:mod:`bespoke.retrain`).
+        retrains its best moves beyond the budget on ``X_train`` (:mod:`bespoke.retrain`),
+        and the exact design is also trained in the float domain with the circuit in the loop
+        (:mod:`bespoke.approx.qat`), its networks within the budget polished like NSGA-II's.
 
         The model should not have been fitted on ``X_val``.  The result's ``search``
         holds the Pareto front and the moves; it verifies and compiles like any design.
