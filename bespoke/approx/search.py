@@ -31,6 +31,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..ir.emulate import predict_codes
 from ..ir.network import Network
 from .candidates import Candidate, SearchOptions, SearchResult, pareto_front
 from .estimate import AreaModel
@@ -82,6 +83,8 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     # the generations follow the whole budget, not the share the restarts get of it
     options = replace(options, generations=options.nsga2_generations())
     half = replace(options, time_budget_s=options.time_budget_s / 2)
+    if train_labels is None:  # the exact design's own answers, for every stage below
+        train_labels = predict_codes(exact, train_codes)
     greedy = greedy_search(exact, train_codes, val_codes, val_labels, model, half, progress,
                            train_labels)
     budget_hit = greedy.budget_hit
@@ -183,19 +186,17 @@ TRAINING_SHARE = 1 / 4
 
 def _trained(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
              val_labels: np.ndarray, model: AreaModel, options: SearchOptions, seed: int,
-             train_labels: np.ndarray | None, progress: Callable[[str], None] | None,
+             train_labels: np.ndarray, progress: Callable[[str], None] | None,
              ) -> tuple[list[Candidate], bool]:
     """The networks of :func:`bespoke.approx.qat.train` that stay within the budget (on
     every split the search checks), and whether its time budget cut the training short."""
-    from ..ir.emulate import predict_codes
     from .qat import QatOptions, train, trainable
 
     if not trainable(exact):
         return [], False
-    labels = predict_codes(exact, train_codes) if train_labels is None else train_labels
-    result = train(exact, train_codes, labels,
+    result = train(exact, train_codes, train_labels,
                    QatOptions(time_budget_s=options.time_budget_s * TRAINING_SHARE, seed=seed))
-    score = Scorer(exact, train_codes, labels, val_codes, val_labels, model,
+    score = Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
                    options.max_accuracy_loss, options.neighbourhood)
     scored = score([*result.networks], [f"hardware-aware training, digit penalty {p:g}"
                                         for p in result.penalties])
