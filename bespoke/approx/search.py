@@ -74,8 +74,9 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
            progress: Callable[[str], None] | None = None) -> SearchResult:
     """The greedy baseline (at most half the time budget), then ``options.restarts``
     NSGA-II runs in parallel (the rest), then a greedy polish of each of NSGA-II's
-    :data:`POLISHED` smallest candidates; the chosen design is the smallest of the greedy
-    search's and the polished ones, all within the budget on the validation split, on
+    :data:`POLISHED` smallest candidates (a greedy search that its half of the budget
+    stopped goes on instead, with the time left, when none of them is smaller than its
+    design); the chosen design is the smallest of the greedy search's and the polished ones, all within the budget on the validation split, on
     the training split (``train_labels``; without them, the exact design's own answers)
     and on their neighbourhoods (``options.neighbourhood``).  The restarts' seeds
     are fixed, so the result does not depend on where they run."""
@@ -93,8 +94,10 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
         trained, cut = _trained(exact, train_codes, val_codes, val_labels, model, options,
                                 seed, train_labels, progress)
         budget_hit = budget_hit or cut
-    # a trained network within the budget is polished: NSGA-II leaves it time to be
-    reserve = options.time_budget_s * TRAINING_SHARE if trained else 0.0
+    # a trained network within the budget is polished, and a greedy search that its half
+    # stopped goes on: NSGA-II leaves them time to
+    greedy_cut = greedy.budget_hit
+    reserve = options.time_budget_s * TRAINING_SHARE if trained or greedy_cut else 0.0
     rest = max(options.time_budget_s - (time.perf_counter() - start) - reserve, 1.0)
     seeds = [seed + i for i in range(max(1, options.restarts))]
     evolved: list[Candidate] = []
@@ -138,12 +141,25 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
             starts.append(candidate)
     polish = functools.partial(greedy_search, exact, train_codes, val_codes, val_labels, model,
                                progress=progress, train_labels=train_labels)
+    deadline = start + options.time_budget_s
     for begin in starts:
-        end, path, seen, cut = _polished(begin, polish, options, start + options.time_budget_s)
+        end, path, seen, cut = _polished(begin, polish, options, deadline)
         evolved += seen
         budget_hit = budget_hit or cut
         if smaller(end) < smaller(chosen):
             chosen, steps = end, path
+    if chosen is greedy.chosen and greedy_cut:
+        # the greedy search was still walking when its half ran out, and nothing smaller
+        # came up since: it goes on with whatever time is left (on large networks it gains
+        # more from that time than NSGA-II does)
+        end, path, seen, cut = _polished(chosen, polish, options, deadline)
+        evolved += seen
+        budget_hit = budget_hit or cut
+        if smaller(end) < smaller(chosen):
+            if progress:
+                progress(f"greedy search went on: {len(path) - 1} more steps, estimated "
+                         f"area {end.area_um2 / 1e8:.3f} cm²")
+            chosen, steps = end, (*steps, *path[1:])
     front = pareto_front([*greedy.front, *evolved])
     if budget_hit:
         log.warning("the search ran out of its time budget (%.0f s) or a retraining inside it "
@@ -179,8 +195,9 @@ def _polished(begin: Candidate, polish: Callable[..., SearchResult], options: Se
 
 
 #: the share of the search's time budget the hardware-aware training may take (it stops
-#: there, and says the result then depends on the machine's speed), and the share kept
-#: for polishing its networks when some stay within the budget
+#: there, and says the result then depends on the machine's speed), and the share NSGA-II
+#: leaves for the polish when some of its networks stay within the budget or the greedy
+#: search was stopped by its half of the budget
 TRAINING_SHARE = 1 / 4
 
 

@@ -78,6 +78,42 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
     assert not serial.budget_hit and not parallel.budget_hit
 
 
+@pytest.mark.parametrize("stopped", [True, False])
+def test_a_greedy_search_stopped_by_its_half_of_the_budget_goes_on_with_the_time_left(
+        problem, monkeypatch, stopped):
+    """On a large network the greedy search is still walking when its half of the budget
+    ends; when nothing smaller turns up after it, the search's leftover time continues it.
+    Here the first greedy search stands for one stopped early: it ends where a zero loss
+    budget stops it, and says (or not) that its time budget stopped it."""
+    import bespoke.approx.search as search_module
+
+    design, train, val, y_val = problem
+    calls = []
+
+    def greedy(*args, **kwargs):
+        args = list(args)
+        if not calls:
+            args[5] = replace(args[5], max_accuracy_loss=0.0)
+            calls.append(replace(greedy_search(*args, **kwargs), budget_hit=stopped))
+        else:
+            calls.append(greedy_search(*args, **kwargs))
+        return calls[-1]
+
+    monkeypatch.setattr(search_module, "greedy_search", greedy)
+    options = SearchOptions(max_accuracy_loss=0.02, time_budget_s=60, neighbourhood=2048,
+                            generations=2, restarts=1, jobs=1)
+    said = []
+    result = search_module.search(design.network, train, val, y_val, UNIT_COSTS, options,
+                                  progress=said.append)
+    first = calls[0]
+    went_on = any(line.startswith("greedy search went on") for line in said)
+    if not stopped:  # a greedy search that ended by itself is where the search ends
+        assert not went_on and len(calls) == 1 and result.chosen == first.chosen
+        return
+    assert went_on and result.chosen.area_um2 < first.chosen.area_um2
+    assert result.steps[:len(first.steps)] == first.steps and len(result.steps) > len(first.steps)
+
+
 def test_more_search_time_runs_more_generations_that_contain_the_shorter_run():
     """--search-time sets NSGA-II's generations (100 per minute); with the same seed a run of
     more generations evaluates every candidate the shorter run does, so it never chooses a
