@@ -50,6 +50,7 @@ CASES = (
     ("breast cancer 30-3-2", lambda: load_breast_cancer(return_X_y=True), 3),
     ("digits 16-5-10", pooled_digits, 5),
     ("digits 16-8-10", pooled_digits, 8),
+    ("digits 16-11-10", pooled_digits, 11),
 )
 QUICK = 3
 

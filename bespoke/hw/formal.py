@@ -29,9 +29,10 @@ from .synth import yosys_command
 
 log = logging.getLogger(__name__)
 
-#: Designs above this many cells are not attempted by default (a 20 000-cell design is
-#: proven in well under a minute; see benchmarks/results/proof_time.md).
-DEFAULT_MAX_CELLS = 20_000
+#: Designs above this many cells are not attempted by default (a 21 000-cell design is
+#: proven in well under a minute; see benchmarks/results/proof_time.md); one that takes
+#: longer than the proof's timeout comes back not attempted.
+DEFAULT_MAX_CELLS = 30_000
 #: How the miter is reduced before SAT: ABC's fraiging on its AIG (``abc`` maps it back to
 #: AND/NOT gates), or nothing (the fallback)
 _REDUCE = {"abc": "techmap\nopt -fast\nabc -g AND -script +strash;fraig\nopt_clean",
