@@ -13,7 +13,7 @@ import numpy as np
 from ..ir import network as ir
 from ..ir.emulate import predict_codes
 from ..ir.interface import Interface
-from ..ir.network import Network, csd_digits
+from ..ir.network import Network, Neuron, csd_digits
 from . import knobs as ax
 from .candidates import (Candidate, ProgressBar, SearchOptions, SearchResult, batches,
                          pareto_front)
@@ -115,6 +115,80 @@ def _splits(total: int, widths: list[int]) -> Iterator[tuple[int, ...]]:
             yield (first, *rest)
 
 
+#: a step takes one move per this many candidates it scored (at least one): on a large
+#: network (the 64-input digits: about 1 300 moves a step) the next best moves join the
+#: best one where they change other weights, each combination checked whole against the
+#: budget, so the walk does not pay a whole round of scoring for every move; a small network
+#: (up to 511 moves a step: every dataset of the suite and the 16-5-10 digits) still takes
+#: one move a step
+MOVES_PER_TAKEN = 256
+
+
+def _neuron_changes(network: Network, base: Network) -> dict[tuple[int, int], Neuron] | None:
+    """``{(layer, index): neuron}`` of every neuron in which ``network`` differs from
+    ``base``, or None if it differs elsewhere (the decision, the interface)."""
+    if (network.decision_shift != base.decision_shift or network.interface is not base.interface
+            or len(network.layers) != len(base.layers)):
+        return None
+    return {(li, ni): m for li, (a, b) in enumerate(zip(network.layers, base.layers)) if a is not b
+            for ni, (m, n) in enumerate(zip(a.neurons, b.neurons)) if m is not n}
+
+
+def _merged(base: Neuron, a: Neuron, b: Neuron) -> Neuron | None:
+    """One neuron with both ``a``'s and ``b``'s changes of ``base``: the weights each
+    changed (different ones), the activation, masks or truncation one of them changed, and
+    both bias corrections added up; None where both changed the same thing."""
+    fields = {}
+    for name in ("activation", "input_masks", "truncation"):
+        old, x, y = getattr(base, name), getattr(a, name), getattr(b, name)
+        if x != old and y != old:
+            return None
+        fields[name] = x if x != old else y
+    weights = list(base.weights)
+    for k, (w, x, y) in enumerate(zip(base.weights, a.weights, b.weights)):
+        if x != w and y != w:
+            return None
+        weights[k] = x if x != w else y
+    return replace(base, weights=tuple(weights), bias=a.bias + b.bias - base.bias, **fields)
+
+
+def _taken_together(best: Candidate, order: list[Candidate], base: Network, score: Scorer,
+                    most: int) -> tuple[Candidate, list[str], list[Candidate]]:
+    """``best`` with up to ``most - 1`` of the next moves of ``order`` (best first) that
+    change other weights (:func:`_merged`) or other neurons, each kept only if the whole is
+    smaller and still within the budget on every split; the result, the moves taken and
+    every combination scored."""
+    combined, taken, tried = best, [best.move], []
+    for candidate in order:
+        if len(taken) >= most:
+            break
+        changes = _neuron_changes(candidate.network, base)
+        if candidate is best or not changes:
+            continue
+        layers = [list(layer.neurons) for layer in combined.network.layers]
+        for (li, ni), neuron in changes.items():
+            old = base.layers[li].neurons[ni]
+            now = layers[li][ni]
+            layers[li][ni] = neuron if now is old else _merged(old, now, neuron)
+            if layers[li][ni] is None:
+                break
+        else:
+            network = replace(combined.network, layers=tuple(
+                layer if all(m is n for m, n in zip(neurons, layer.neurons))
+                else replace(layer, neurons=tuple(neurons))
+                for layer, neurons in zip(combined.network.layers, layers)))
+            (trial,) = score([network], [candidate.move])
+            tried.append(trial)
+            if trial.area_um2 >= combined.area_um2 or not score.within(trial):
+                continue
+            (trial,) = score.confirm([trial])
+            tried[-1] = trial
+            if score.within(trial):
+                combined = trial
+                taken.append(candidate.move)
+    return combined, taken, tried
+
+
 def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                   val_labels: np.ndarray, model: AreaModel,
                   options: SearchOptions = SearchOptions(),
@@ -180,6 +254,11 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
         order = [c for _, _, c in sorted(ranked, key=lambda r: r[:2], reverse=True)]
         best = next((c for chunk in batches(order, 8) for c in score.confirm(chunk)
                      if score.within(c)), None)
+        taken = [best.move] if best is not None else []
+        if best is not None and len(networks) >= 2 * MOVES_PER_TAKEN:
+            best, taken, tried = _taken_together(best, order, current.network, score,
+                                                 len(networks) // MOVES_PER_TAKEN)
+            seen += tried
         if best is None and options.retrain and rounds < options.retrain_rounds:
             # hardware-aware retraining: the best moves beyond the budget, each retrained
             # on the training split, the first back within the budget taken
@@ -201,7 +280,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
             break
         current = best
         score.rebase(current.network)
-        steps.append(best.move)
+        steps += taken or [best.move]
         log.debug("greedy step %d: %s: area %.3f cm², validation accuracy %.4f", len(steps),
                   best.move, best.area_um2 / 1e8, best.accuracy)
         bar.update((time.perf_counter() - start) / options.time_budget_s,

@@ -42,6 +42,51 @@ def test_search_is_deterministic(problem):
     assert a.steps == b.steps and a.chosen.network == b.chosen.network
 
 
+def test_a_step_on_a_large_network_takes_several_moves_each_checked_whole(problem,
+                                                                          monkeypatch):
+    """Where a step scores many moves, the next best moves join the best one (iris here,
+    made to count as large): each combination is checked whole, so the chosen design is
+    within the budget on every split, as a fresh scorer finds it."""
+    import bespoke.approx.greedy as greedy_module
+    from bespoke.approx.scoring import Scorer
+
+    design, train, val, y_val = problem
+    together = []
+    real = greedy_module._taken_together
+
+    def recorded(best, order, base, score, most):
+        combined, taken, tried = real(best, order, base, score, most)
+        together.append(len(taken))
+        assert len(taken) <= most and (len(taken) == 1 or combined.area_um2 < best.area_um2)
+        return combined, taken, tried
+
+    monkeypatch.setattr(greedy_module, "MOVES_PER_TAKEN", 4)
+    monkeypatch.setattr(greedy_module, "_taken_together", recorded)
+    options = SearchOptions(max_accuracy_loss=0.02, time_budget_s=30, neighbourhood=2048)
+    result = greedy_search(design.network, train, val, y_val, UNIT_COSTS, options)
+    assert max(together) > 1 and sum(together) <= len(result.steps)
+    fresh = Scorer(design.network, train, bespoke.ir.emulate.predict_codes(design.network, train),
+                   val, y_val, UNIT_COSTS, 0.02, 2048)
+    (chosen,) = fresh.confirm(fresh([result.chosen.network], ["chosen"]))
+    assert fresh.within(chosen) and chosen.area_um2 < result.exact.area_um2
+    again = greedy_search(design.network, train, val, y_val, UNIT_COSTS, options)
+    assert again.steps == result.steps and again.chosen.network == result.chosen.network
+
+
+def test_two_moves_on_one_neuron_merge_unless_they_change_the_same_thing():
+    from bespoke.approx.greedy import _merged
+    from bespoke.ir.network import ClampActivation, Neuron
+
+    base = Neuron((3, 5, -7), 10, ClampActivation(2, 4))
+    a = Neuron((0, 5, -7), 12, ClampActivation(2, 4))  # weight 0 pruned, bias corrected
+    b = Neuron((3, 4, -7), 9, ClampActivation(2, 4))  # weight 1 one digit less
+    narrower = Neuron((3, 5, -7), 10, ClampActivation(2, 3))
+    assert _merged(base, a, b) == Neuron((0, 4, -7), 11, ClampActivation(2, 4))
+    assert _merged(base, a, narrower) == Neuron((0, 5, -7), 12, ClampActivation(2, 3))
+    assert _merged(base, a, Neuron((1, 5, -7), 10, ClampActivation(2, 4))) is None
+    assert _merged(base, narrower, Neuron((3, 5, -7), 10, ClampActivation(3, 4))) is None
+
+
 def test_pareto_front_keeps_only_undominated_points():
     c = lambda area, acc: Candidate(None, acc, area, "")  # noqa: E731
     front = pareto_front([c(10, 0.9), c(5, 0.8), c(6, 0.7), c(4, 0.8), c(12, 0.95), c(11, 0.9)])
