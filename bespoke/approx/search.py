@@ -76,10 +76,11 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     NSGA-II runs in parallel (the rest), then a greedy polish of each of NSGA-II's
     :data:`POLISHED` smallest candidates (a greedy search that its half of the budget
     stopped goes on instead, with the time left, when none of them is smaller than its
-    design); the chosen design is the smallest of the greedy search's and the polished ones, all within the budget on the validation split, on
-    the training split (``train_labels``; without them, the exact design's own answers)
-    and on their neighbourhoods (``options.neighbourhood``).  The restarts' seeds
-    are fixed, so the result does not depend on where they run."""
+    design); the chosen design is the smallest of the greedy search's and the polished
+    ones, all within the budget on the validation split, on the training split
+    (``train_labels``; without them, the exact design's own answers) and on their
+    neighbourhoods (``options.neighbourhood``).  The restarts' seeds are fixed, so the
+    result does not depend on where they run."""
     start = time.perf_counter()
     # the generations follow the whole budget, not the share the restarts get of it
     options = replace(options, generations=options.nsga2_generations())
