@@ -57,6 +57,7 @@ bench: suite
 	$(BIN)/python benchmarks/proof_time.py
 	$(BIN)/python benchmarks/search_time.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/digits_seeds.py
 	$(BIN)/python benchmarks/test_time.py
 
 clean:
