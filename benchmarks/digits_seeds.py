@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +25,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+import scale  # noqa: E402  (one compile in a process of its own)
+
 CASE = "digits 16-5-10"
 #: issue 23's figures for this network
 MAX_LOSS_POINTS, MIN_REDUCTION, MAX_POWER_MW, MAX_COMPILE_S = 1.0, 4.0, 30.0, 300.0
@@ -33,8 +35,8 @@ MAX_LOSS_POINTS, MIN_REDUCTION, MAX_POWER_MW, MAX_COMPILE_S = 1.0, 4.0, 30.0, 30
 
 def markdown(rows: list[dict]) -> str:
     lines = ["# The 10-class digits 16-5-10 over seeds", "",
-             f"Produced by `benchmarks/digits_seeds.py` (seeds {', '.join(str(r['seed']) for r in rows)})"
-             f" on {platform.machine()}; never edit by hand. scikit-learn's digits pooled to 4x4, "
+             "Produced by `benchmarks/digits_seeds.py` (seeds "
+             f"{', '.join(str(r['seed']) for r in rows)}) on {platform.machine()}; never edit by hand. scikit-learn's digits pooled to 4x4, "
              "one `bespoke compile --no-adc` per seed (60 s search, 1-point budget, retraining), "
              "synthesized areas. Issue 23's figures: loss against the float model at most "
              f"{MAX_LOSS_POINTS:g} point, reduction at least {MIN_REDUCTION:g}x, core power under "
@@ -69,10 +71,7 @@ def main() -> int:
             print(f"{CASE}, seed {seed} ...", flush=True)
             work = Path(tmp) / f"seed{seed}"
             work.mkdir()
-            done = subprocess.run([sys.executable, str(HERE / "scale.py"), "--one", CASE,
-                                   "--work", str(work), "--seed", str(seed)], check=True,
-                                  capture_output=True, text=True)
-            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row = scale.in_own_process(CASE, work, seed)
             row["seed"] = seed
             row["power_mw"] = row["chosen"]["power_mw"]
             row["loss_points"] = round(100 * (row["float_accuracy"]

@@ -12,9 +12,9 @@ that its memory is its own.  Per size it records the time of every stage (timing
 the search's evaluations per second, the peak memory of the Python process and of its
 tools (Yosys, Icarus), the exact and chosen area, the reduction and the test accuracies,
 in ``benchmarks/results/scale.json`` and ``.md`` and the plot ``scale.svg`` (seconds per
-stage against the exact design's cells).  Every size searches for 60 s; the largest once more
-for 6 minutes, what issue 23's 15 minutes of whole compile leave the search.  Never edit the results by hand; they say which
-mode ran.
+stage against the exact design's cells).  Every size searches for 60 s; the largest once
+more for 6 minutes, what issue 23's 15 minutes of whole compile leave the search.  Never
+edit the results by hand; they say which mode ran.
 """
 from __future__ import annotations
 
@@ -121,6 +121,13 @@ def one(name: str, work: Path, seed: int) -> dict:
     }
 
 
+def in_own_process(name: str, work: Path, seed: int) -> dict:
+    """:func:`one` in a new Python process (so that its peak memory is its own)."""
+    done = subprocess.run([sys.executable, __file__, "--one", name, "--work", str(work),
+                           "--seed", str(seed)], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def markdown(rows: list[dict], quick: bool) -> str:
     lines = ["# Cost against network size", "",
              "Produced by `benchmarks/scale.py`" + (" --quick (the three smallest sizes)" if quick
@@ -181,10 +188,7 @@ def main() -> int:
             print(f"{name} ...", flush=True)
             work = Path(tmp) / f"case{i}"
             work.mkdir()
-            done = subprocess.run([sys.executable, __file__, "--one", name, "--work", str(work),
-                                   "--seed", str(args.seed)], check=True, capture_output=True,
-                                  text=True)
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            rows.append(in_own_process(name, work, args.seed))
             r = rows[-1]
             print(f"  {r['exact']['cells']} cells exact -> {r['chosen']['cells']} chosen "
                   f"({r['area_reduction']}x), {r['wall_s']:.0f} s", flush=True)

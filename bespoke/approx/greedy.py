@@ -18,7 +18,7 @@ from . import knobs as ax
 from .candidates import (Candidate, ProgressBar, SearchOptions, SearchResult, batches,
                          pareto_front)
 from .estimate import AreaModel
-from .scoring import Scorer
+from .scoring import Scorer, changed_neurons
 
 log = logging.getLogger(__name__)
 
@@ -124,16 +124,6 @@ def _splits(total: int, widths: list[int]) -> Iterator[tuple[int, ...]]:
 MOVES_PER_TAKEN = 256
 
 
-def _neuron_changes(network: Network, base: Network) -> dict[tuple[int, int], Neuron] | None:
-    """``{(layer, index): neuron}`` of every neuron in which ``network`` differs from
-    ``base``, or None if it differs elsewhere (the decision, the interface)."""
-    if (network.decision_shift != base.decision_shift or network.interface is not base.interface
-            or len(network.layers) != len(base.layers)):
-        return None
-    return {(li, ni): m for li, (a, b) in enumerate(zip(network.layers, base.layers)) if a is not b
-            for ni, (m, n) in enumerate(zip(a.neurons, b.neurons)) if m is not n}
-
-
 def _merged(base: Neuron, a: Neuron, b: Neuron) -> Neuron | None:
     """One neuron with both ``a``'s and ``b``'s changes of ``base``: the weights each
     changed (different ones), the activation, masks or truncation one of them changed, and
@@ -162,8 +152,8 @@ def _taken_together(best: Candidate, order: list[Candidate], base: Network, scor
     for candidate in order:
         if len(taken) >= most:
             break
-        changes = _neuron_changes(candidate.network, base)
-        if candidate is best or not changes:
+        changes = changed_neurons(candidate.network, base)
+        if candidate.network is best.network or not changes:
             continue
         layers = [list(layer.neurons) for layer in combined.network.layers]
         for (li, ni), neuron in changes.items():
@@ -254,7 +244,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
         order = [c for _, _, c in sorted(ranked, key=lambda r: r[:2], reverse=True)]
         best = next((c for chunk in batches(order, 8) for c in score.confirm(chunk)
                      if score.within(c)), None)
-        taken = [best.move] if best is not None else []
+        taken = [best.move] if best is not None else []  # the moves of this step
         if best is not None and len(networks) >= 2 * MOVES_PER_TAKEN:
             best, taken, tried = _taken_together(best, order, current.network, score,
                                                  len(networks) // MOVES_PER_TAKEN)
@@ -269,6 +259,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
                                        start, options, progress)
                 retraining_cut = retraining_cut or cut
                 if best is not None:
+                    taken = [best.move]
                     stats = ax.InputStatistics.measure(best.network, train_codes)
                     seen.append(best)
                     if progress:
@@ -280,7 +271,7 @@ def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray
             break
         current = best
         score.rebase(current.network)
-        steps += taken or [best.move]
+        steps += taken
         log.debug("greedy step %d: %s: area %.3f cm², validation accuracy %.4f", len(steps),
                   best.move, best.area_um2 / 1e8, best.accuracy)
         bar.update((time.perf_counter() - start) / options.time_budget_s,

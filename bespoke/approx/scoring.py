@@ -10,7 +10,7 @@ import numpy as np
 
 from ..ir.emulate import predict_codes, predict_many, predict_rebiased, predict_variants, trace
 from ..ir.interface import SENSOR_BITS, Interface
-from ..ir.network import Network
+from ..ir.network import Network, Neuron
 from .candidates import Candidate, batches
 from .estimate import AreaModel
 from .neighbourhood import level_neighbourhood, reach_neighbourhood
@@ -41,6 +41,16 @@ def loss_bound(lost: np.ndarray, won: np.ndarray, copies: int = 1,
     if at_least_changes is None:
         return loss + 2 * error
     return np.maximum(loss + 2 * error, at_least_changes * error)
+
+
+def changed_neurons(network: Network, base: Network) -> dict[tuple[int, int], Neuron] | None:
+    """``{(layer, index): neuron}`` of every neuron of ``network`` that is not ``base``'s
+    own (a search's moves share the neurons they leave alone), or None when the two differ
+    in their decision or their number of layers."""
+    if network.decision_shift != base.decision_shift or len(network.layers) != len(base.layers):
+        return None
+    return {(li, ni): m for li, (a, b) in enumerate(zip(network.layers, base.layers)) if a is not b
+            for ni, (m, n) in enumerate(zip(a.neurons, b.neurons)) if m is not n}
 
 
 class Scorer:
@@ -100,15 +110,8 @@ class Scorer:
 
     def _one_neuron_changed(self, network: Network) -> tuple[int, int] | None:
         """(layer, index) of the only neuron in which ``network`` differs from the base."""
-        base = self.base
-        if network.decision_shift != base.decision_shift or len(network.layers) != len(base.layers):
-            return None
-        changed = [i for i, (a, b) in enumerate(zip(network.layers, base.layers)) if a is not b]
-        if len(changed) != 1:
-            return None
-        neurons = [j for j, (a, b) in enumerate(zip(network.layers[changed[0]].neurons,
-                                                     base.layers[changed[0]].neurons)) if a is not b]
-        return (changed[0], neurons[0]) if len(neurons) == 1 else None
+        changes = changed_neurons(network, self.base)
+        return next(iter(changes)) if changes is not None and len(changes) == 1 else None
 
     def _rebiased_layer(self, network: Network) -> int | None:
         """The hidden layer in which ``network`` first differs from the base, if it differs

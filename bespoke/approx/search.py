@@ -97,8 +97,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
         budget_hit = budget_hit or cut
     # a trained network within the budget is polished, and a greedy search that its half
     # stopped goes on: NSGA-II leaves them time to
-    greedy_cut = greedy.budget_hit
-    reserve = options.time_budget_s * TRAINING_SHARE if trained or greedy_cut else 0.0
+    reserve = options.time_budget_s * TRAINING_SHARE if trained or greedy.budget_hit else 0.0
     rest = max(options.time_budget_s - (time.perf_counter() - start) - reserve, 1.0)
     seeds = [seed + i for i in range(max(1, options.restarts))]
     evolved: list[Candidate] = []
@@ -149,7 +148,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
         budget_hit = budget_hit or cut
         if smaller(end) < smaller(chosen):
             chosen, steps = end, path
-    if chosen is greedy.chosen and greedy_cut:
+    if chosen is greedy.chosen and greedy.budget_hit:
         # the greedy search was still walking when its half ran out, and nothing smaller
         # came up since: it goes on with whatever time is left (on large networks it gains
         # more from that time than NSGA-II does)
