@@ -27,6 +27,12 @@ input width (a digit on a wide hidden code costs more adders).  Each penalty giv
 integer networks (snapshots of its last steps): a path from the exact design to ever
 cheaper ones, handed to the search as starting points (:func:`bespoke.approx.search.search`),
 where the budget rule decides, unchanged, on the validation split the training never sees.
+
+A second pass over the same penalties prunes whole inputs as it goes (group pruning: a
+circuit input none of the first layer reads needs no ADC and no adder rows): before each
+penalty after the first, the :attr:`QatOptions.input_pruning` share of the inputs still
+read whose removal raises the training loss least is cut (their mean contribution moved
+into the biases), and the training goes on without them.
 """
 from __future__ import annotations
 
@@ -58,6 +64,9 @@ class QatOptions:
     temperature: float = 1.0
     time_budget_s: float = 20.0
     seed: int = 0
+    #: share of the inputs still read that the pruning pass cuts before each penalty after
+    #: the first (at least one, never the last one); 0: no pruning pass
+    input_pruning: float = 0.125
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class QatResult:
     seconds: float
     #: the time budget stopped it before every penalty was trained
     cut_short: bool = False
+    #: the circuit inputs each network still reads (fewer on the pruning pass)
+    inputs: tuple[int, ...] = ()
 
 
 def trainable(network: Network) -> bool:
@@ -143,8 +154,8 @@ def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
     target = (1 - options.distillation) * np.eye(n_classes)[labels] \
         + options.distillation * _softmax(teacher_logits)
 
-    weights, biases, shifts, tops = arrays(exact)
-    largest = [max(1, int(np.abs(w).max())) for w in weights]
+    initial_weights, initial_biases, shifts, tops = arrays(exact)
+    largest = [max(1, int(np.abs(w).max())) for w in initial_weights]
     # digit cost per layer: the width of its input codes over the circuit's input width
     widths = [exact.input_bits] + [max(n.activation.bits for n in layer.neurons)
                                    for layer in layers[:-1]]
@@ -154,52 +165,101 @@ def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
     input_tops = [(1 << exact.input_bits) - 1] + [int(t.max()) for t in tops]
     rates = [options.learning_rate] * len(layers) \
         + [options.learning_rate * max(1, t) for t in input_tops]
-    adam = _Adam([w.shape for w in weights] + [b.shape for b in biases], options.learning_rate)
+    mean_codes = codes.mean(axis=0)
 
-    def network_of(penalty: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        ints = [cheap_weights(w, m, penalty * c) for w, m, c in zip(weights, largest, digit_cost)]
-        return ints, [np.rint(b) for b in biases]
+    def loss_of(q_weights: list[np.ndarray], q_biases: list[np.ndarray],
+                rows: np.ndarray) -> float:
+        """The integer network's cross-entropy against the target on ``rows``."""
+        acc, _, _ = forward(q_weights, q_biases, shifts, tops, codes[rows])
+        logits = acc * scale_out / options.temperature
+        if sign:
+            logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
+        p = _softmax(logits)
+        return -float(np.mean(np.sum(target[rows] * np.log(np.maximum(p, 1e-300)), axis=1)))
 
     found: list[Network] = []
     reached: list[float] = []
+    kept_inputs: list[int] = []
     cut_short = False
-    for penalty in options.penalties:
-        if time.perf_counter() - start > options.time_budget_s:
-            cut_short = True
-            break
-        every = max(1, options.steps // max(1, options.snapshots))
-        taken = {options.steps - i * every for i in range(options.snapshots)}
-        for step in range(1, options.steps + 1):
-            rows = rng.integers(0, len(labels), min(options.batch, len(labels)))
-            q_weights, q_biases = network_of(penalty)
-            acc, inputs, slopes = forward(q_weights, q_biases, shifts, tops, codes[rows])
-            logits = acc * scale_out / options.temperature
-            if sign:
-                logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
-            grad = (_softmax(logits) - target[rows]) / len(rows)
-            if sign:
-                grad = grad[:, 1:]  # the fixed zero logit has no weights
-            grad = grad * scale_out / options.temperature
-            w_grads, b_grads = [None] * len(layers), [None] * len(layers)
-            for li in range(len(layers) - 1, -1, -1):
-                w_grads[li] = grad.T @ inputs[li]
-                b_grads[li] = grad.sum(axis=0)
-                if li:
-                    grad = (grad @ q_weights[li]) * slopes[li - 1]
-            adam.step(weights + biases, w_grads + b_grads, rates)
-            for w, m in zip(weights, largest):
-                np.clip(w, -m - 0.5, m + 0.5, out=w)
-            if step in taken:
+    passes = (False, True) if options.input_pruning > 0 and exact.n_inputs > 1 else (False,)
+    for pruning in passes:
+        weights = [w.copy() for w in initial_weights]
+        biases = [b.copy() for b in initial_biases]
+        adam = _Adam([w.shape for w in weights] + [b.shape for b in biases],
+                     options.learning_rate)
+        live = np.ones(exact.n_inputs, bool)  # the circuit inputs still read
+
+        def network_of(penalty: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+            ints = [cheap_weights(w, m, penalty * c)
+                    for w, m, c in zip(weights, largest, digit_cost)]
+            return ints, [np.rint(b) for b in biases]
+
+        for stage, penalty in enumerate(options.penalties):
+            if time.perf_counter() - start > options.time_budget_s:
+                cut_short = True
+                break
+            if pruning and stage and live.sum() > 1:
+                cut = _least_needed(network_of(penalty), live, loss_of, rng, len(labels),
+                                    options)
+                for k in cut:  # the input's mean contribution stays, in the bias
+                    biases[0] += weights[0][:, k] * mean_codes[k]
+                    weights[0][:, k] = 0.0
+                live[cut] = False
+            every = max(1, options.steps // max(1, options.snapshots))
+            taken = {options.steps - i * every for i in range(options.snapshots)}
+            for step in range(1, options.steps + 1):
+                rows = rng.integers(0, len(labels), min(options.batch, len(labels)))
                 q_weights, q_biases = network_of(penalty)
-                try:
-                    found.append(_network(exact, q_weights, q_biases))
-                except ValueError as error:  # a range the IR cannot hold: none from here
-                    log.debug("QAT at penalty %g: %s", penalty, error)
-                    continue
-                reached.append(penalty)
+                acc, inputs, slopes = forward(q_weights, q_biases, shifts, tops, codes[rows])
+                logits = acc * scale_out / options.temperature
+                if sign:
+                    logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
+                grad = (_softmax(logits) - target[rows]) / len(rows)
+                if sign:
+                    grad = grad[:, 1:]  # the fixed zero logit has no weights
+                grad = grad * scale_out / options.temperature
+                w_grads, b_grads = [None] * len(layers), [None] * len(layers)
+                for li in range(len(layers) - 1, -1, -1):
+                    w_grads[li] = grad.T @ inputs[li]
+                    b_grads[li] = grad.sum(axis=0)
+                    if li:
+                        grad = (grad @ q_weights[li]) * slopes[li - 1]
+                adam.step(weights + biases, w_grads + b_grads, rates)
+                for w, m in zip(weights, largest):
+                    np.clip(w, -m - 0.5, m + 0.5, out=w)
+                weights[0][:, ~live] = 0.0
+                if step in taken:
+                    q_weights, q_biases = network_of(penalty)
+                    try:
+                        found.append(_network(exact, q_weights, q_biases))
+                    except ValueError as error:  # a range the IR cannot hold: none from here
+                        log.debug("QAT at penalty %g: %s", penalty, error)
+                        continue
+                    reached.append(penalty)
+                    kept_inputs.append(int(np.count_nonzero(np.any(q_weights[0], axis=0))))
+        if cut_short:
+            break
     seconds = time.perf_counter() - start
     log.info("QAT: %d networks in %.1f s", len(found), seconds)
-    return QatResult(tuple(found), tuple(reached), seconds, cut_short)
+    return QatResult(tuple(found), tuple(reached), seconds, cut_short, tuple(kept_inputs))
+
+
+def _least_needed(network: tuple[list[np.ndarray], list[np.ndarray]], live: np.ndarray,
+                  loss_of, rng: np.random.Generator, samples: int,
+                  options: QatOptions) -> list[int]:
+    """The :attr:`QatOptions.input_pruning` share of the ``live`` inputs (at least one,
+    never every one) whose removal from the integer ``network`` raises the training loss
+    least, on one batch of rows (each input's mean contribution moved into the biases is
+    left to the training that follows)."""
+    q_weights, q_biases = network
+    rows = rng.integers(0, samples, min(4 * options.batch, samples))
+    losses = []
+    for k in np.flatnonzero(live):
+        without = [q_weights[0].copy(), *q_weights[1:]]
+        without[0][:, k] = 0
+        losses.append((loss_of(without, q_biases, rows), int(k)))
+    count = min(max(1, round(options.input_pruning * len(losses))), len(losses) - 1)
+    return [k for _, k in sorted(losses)[:count]]
 
 
 def arrays(network: Network) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray],

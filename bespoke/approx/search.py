@@ -16,7 +16,8 @@ neighbourhoods of both, copies of their samples with every input moved a level
 (:func:`reach_neighbourhood`).
 
 With retraining on (``SearchOptions.retrain``), the exact design is also trained with the
-circuit in the loop (:mod:`bespoke.approx.qat`) at rising penalties on signed digits;
+circuit in the loop (:mod:`bespoke.approx.qat`) at rising penalties on signed digits,
+and again pruning whole inputs as it goes;
 those of its networks that stay within the budget join NSGA-II's candidates as starting
 points of the greedy polish.
 """
@@ -215,8 +216,10 @@ def _trained(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                    QatOptions(time_budget_s=options.time_budget_s * TRAINING_SHARE, seed=seed))
     score = Scorer(exact, train_codes, train_labels, val_codes, val_labels, model,
                    options.max_accuracy_loss, options.neighbourhood)
-    scored = score([*result.networks], [f"hardware-aware training, digit penalty {p:g}"
-                                        for p in result.penalties])
+    scored = score([*result.networks], [
+        f"hardware-aware training, digit penalty {p:g}"
+        + (f", {n} of {exact.n_inputs} inputs" if n < exact.n_inputs else "")
+        for p, n in zip(result.penalties, result.inputs)])
     kept = [c for c in score.confirm([c for c in scored if score.within(c)]) if score.within(c)]
     if progress:
         best = min(kept, key=lambda c: c.area_um2, default=None)

@@ -1,6 +1,8 @@
 """Hardware-aware training in the float domain: its forward pass is the circuit's arithmetic,
 its projection is the cheapest weight for the penalty, it is reproducible, it makes weights
 cheaper as the penalty rises, and the search keeps only what stays within the budget."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -79,7 +81,7 @@ def test_training_is_reproducible_and_cheapens_the_weights(cancer):
     first = qat.train(design.network, codes, labels, options)
     again = qat.train(design.network, codes, labels, options)
     assert first.networks == again.networks  # the same seed, the same networks
-    assert first.penalties == (0.0, 0.0, 0.01, 0.01, 0.1, 0.1)
+    assert first.penalties == (0.0, 0.0, 0.01, 0.01, 0.1, 0.1) * 2  # and the pruning pass
     assert all(n != design.network for n in first.networks[1:])  # it did train
 
     def digits(network):
@@ -113,3 +115,43 @@ def test_search_keeps_only_trained_networks_within_the_budget(cancer, budget):
         assert kept  # on this model some trained networks stay within 2 points
         exact_area = AreaModel.bundled().area_um2(design.network)
         assert min(c.area_um2 for c in kept) < exact_area
+
+
+def test_the_pruning_pass_cuts_inputs_and_leaves_the_first_pass_alone(cancer):
+    """The second pass reads ever fewer inputs (the share cut before each penalty after the
+    first, every cut input staying cut); the first pass is the same with or without it."""
+    design, codes, labels, _, _ = cancer
+    plain_options = qat.QatOptions(penalties=(0.0, 0.0, 0.0), steps=40, snapshots=1,
+                                   input_pruning=0.0)
+    plain = qat.train(design.network, codes, labels, plain_options)
+    both = qat.train(design.network, codes, labels, replace(plain_options, input_pruning=0.25))
+    assert both.networks[:3] == plain.networks and len(both.networks) == 6
+    assert plain.inputs == (30, 30, 30)  # no penalty on digits: nothing else zeroes a column
+
+    def read(network):
+        return {k for k in range(network.n_inputs)
+                if any(n.weights[k] for n in network.layers[0].neurons)}
+
+    pruned = [read(n) for n in both.networks[3:]]
+    assert [len(r) for r in pruned] == [30, 22, 16] == list(both.inputs[3:])
+    assert pruned[2] < pruned[1] < pruned[0]
+
+
+def test_least_needed_inputs_are_those_whose_removal_costs_least():
+    """With a loss that rises by ``cost[k]`` when input k is cut, the cheapest quarter of
+    the live inputs goes (never an input already cut, never the last one)."""
+    cost = np.array([5.0, 0.1, 3.0, 0.2, 9.0, 0.3, 7.0, 0.05])
+    live = np.array([True] * 7 + [False])
+    weights = [np.ones((2, 8)), np.ones((3, 2))]
+    weights[0][:, ~live] = 0
+
+    def loss_of(q_weights, q_biases, rows):
+        return -float(np.sum(cost * np.any(q_weights[0] != 0, axis=0)))
+
+    options = qat.QatOptions(input_pruning=0.25)
+    rng = np.random.default_rng(0)
+    assert qat._least_needed((weights, [np.zeros(2), np.zeros(3)]), live, loss_of, rng, 10,
+                             options) == [1, 3]
+    one_left = np.array([False, False, True] + [False] * 5)
+    assert qat._least_needed((weights, [np.zeros(2), np.zeros(3)]), one_left, loss_of, rng,
+                             10, options) == []
