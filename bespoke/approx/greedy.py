@@ -54,6 +54,8 @@ def _moves(network: Network, stats: ax.InputStatistics,
                        lambda li=li, ni=ni: ax.saturate_neuron(network, li, ni))
                 yield (f"l{li}_n{ni} activation one bit narrower",
                        lambda li=li, ni=ni: ax.narrow_neuron(network, li, ni))
+                yield (f"l{li}_n{ni} removed (its mean code a constant)",
+                       lambda li=li, ni=ni: ax.constant_neuron(network, stats, li, ni))
                 if isinstance(neuron.activation, ir.ThresholdActivation):
                     for up in (False, True):
                         yield (f"l{li}_n{ni} thresholds snapped {'up' if up else 'down'} to "

@@ -264,6 +264,22 @@ def saturate_neuron(network: Network, layer: int, index: int) -> Network | None:
     return None if lower is None else _replace_neuron(network, layer, index, lower)
 
 
+def constant_neuron(network: Network, stats: InputStatistics, layer: int,
+                    index: int) -> Network | None:
+    """One hidden clamp neuron removed: no weights (no adders), its code the constant
+    nearest its mean code on the training data, which the next layer folds into its sums.
+    None for an output or comparator-bank neuron, or one that has no weights already."""
+    if layer >= len(network.layers) - 1:
+        return None
+    neuron = network.layers[layer].neurons[index]
+    act = neuron.activation
+    if not isinstance(act, ClampActivation) or not any(neuron.weights):
+        return None
+    code = min(max(round(float(stats.mean[layer + 1][index])), 0), act.max_code)
+    return _replace_neuron(network, layer, index, replace(
+        neuron, weights=(0,) * len(neuron.weights), bias=code << act.shift, truncation=0))
+
+
 def narrow_neuron(network: Network, layer: int, index: int) -> Network | None:
     """One hidden neuron's activation code one bit narrower, the next layer's weights on
     it doubled (per neuron what :func:`reduce_activation_bits` does per layer)."""

@@ -249,8 +249,8 @@ def _least_needed(network: tuple[list[np.ndarray], list[np.ndarray]], live: np.n
                   options: QatOptions) -> list[int]:
     """The :attr:`QatOptions.input_pruning` share of the ``live`` inputs (at least one,
     never every one) whose removal from the integer ``network`` raises the training loss
-    least, on one batch of rows (each input's mean contribution moved into the biases is
-    left to the training that follows)."""
+    least, on one batch of rows (each scored with its weights zeroed alone: :func:`train`
+    moves the cut inputs' mean contributions into the biases afterwards)."""
     q_weights, q_biases = network
     rows = rng.integers(0, samples, min(4 * options.batch, samples))
     losses = []

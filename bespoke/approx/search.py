@@ -64,9 +64,16 @@ def write_front(result: SearchResult, folder: Path) -> None:
         floor=100 * result.floor))
 
 
-#: how many of NSGA-II's smallest candidates the greedy search polishes (the smallest
-#: first; benchmarks/results/search_time.md)
+#: how many of NSGA-II's smallest candidates the greedy search polishes per minute of the
+#: time budget (at least this many; the smallest first; benchmarks/results/search_time.md)
 POLISHED = 4
+
+
+def polished_count(time_budget_s: float) -> int:
+    """How many starts a search of ``time_budget_s`` polishes: :data:`POLISHED` per minute
+    (at least :data:`POLISHED`), so that more time buys more polish, reproducibly (a count,
+    not a deadline: the same options polish the same starts on any machine)."""
+    return max(POLISHED, round(POLISHED * time_budget_s / 60))
 
 
 def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_labels: np.ndarray,
@@ -75,7 +82,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
            progress: Callable[[str], None] | None = None) -> SearchResult:
     """The greedy baseline (at most half the time budget), then ``options.restarts``
     NSGA-II runs in parallel (the rest), then a greedy polish of each of NSGA-II's
-    :data:`POLISHED` smallest candidates (a greedy search that its half of the budget
+    :func:`polished_count` smallest candidates (a greedy search that its half of the budget
     stopped goes on instead, with the time left, when none of them is smaller than its
     design); the chosen design is the smallest of the greedy search's and the polished
     ones, all within the budget on the validation split, on the training split
@@ -135,8 +142,9 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     # where it starts, so the smallest few are polished, not the smallest alone, the
     # smallest first
     starts: list[Candidate] = []
+    most = polished_count(options.time_budget_s)
     for candidate in sorted(evolved, key=smaller):
-        if len(starts) == POLISHED or smaller(candidate) >= smaller(greedy.chosen):
+        if len(starts) == most or smaller(candidate) >= smaller(greedy.chosen):
             break
         if all(candidate.network != other.network for other in starts):
             starts.append(candidate)

@@ -172,3 +172,27 @@ def test_snapping_thresholds_makes_the_estimated_comparators_cheaper():
     snapped = ax.snap_thresholds(net, 0, 1, up=False)
     assert snapped.layers[0].neurons[0] is net.layers[0].neurons[0]  # one neuron changed
     assert features(snapped).comparator_bits < features(net).comparator_bits
+
+
+def test_a_removed_neuron_outputs_its_mean_code_and_costs_no_adders(exact):
+    """The hidden neuron becomes the constant nearest its mean code (the emulator agrees on
+    every sample), the other neurons are untouched, and the estimated area drops by more
+    than the neuron's adders alone (the next layer folds the constant); output neurons and
+    neurons without weights are left alone."""
+    from bespoke.approx.estimate import AreaModel
+
+    design, codes, stats = exact
+    net = design.network
+    removed = ax.constant_neuron(net, stats, 0, 2)
+    mean = trace(net, codes).codes[0][:, 2].mean()
+    after = trace(removed, codes).codes[0]
+    assert np.all(after[:, 2] == min(max(round(mean), 0), net.layers[0].neurons[2].activation.max_code))
+    assert not any(removed.layers[0].neurons[2].weights)
+    assert [n for i, n in enumerate(removed.layers[0].neurons) if i != 2] == \
+        [n for i, n in enumerate(net.layers[0].neurons) if i != 2]
+    assert removed.layers[1] is net.layers[1]
+    assert removed.analysis[1].inputs[2].lo == removed.analysis[1].inputs[2].hi
+    model = AreaModel.bundled()
+    assert model.area_um2(removed) < model.area_um2(net)
+    assert ax.constant_neuron(net, stats, 1, 0) is None  # an output neuron
+    assert ax.constant_neuron(removed, stats, 0, 2) is None  # already without weights

@@ -398,3 +398,12 @@ def test_nearest_other_distances_are_exact_and_bounded_beyond_the_cap():
     capped = nearest_other_distance(points, most=100)  # against every third row only
     assert np.all(capped >= pairwise.min(axis=1)) and np.isfinite(capped).all()
     assert nearest_other_distance(points[:1]).tolist() == [0.0]
+
+
+def test_more_time_polishes_more_starts():
+    """Four starts per minute of search time (at least four): more time buys more polish,
+    by a count, so the same options polish the same starts on any machine."""
+    from bespoke.approx.search import POLISHED, polished_count
+
+    assert [polished_count(s) for s in (5, 15, 60, 90, 240, 600)] == [4, 4, 4, 6, 16, 40]
+    assert polished_count(60) == POLISHED
