@@ -407,3 +407,21 @@ def test_more_time_polishes_more_starts():
 
     assert [polished_count(s) for s in (5, 15, 60, 90, 240, 600)] == [4, 4, 4, 6, 16, 40]
     assert polished_count(60) == POLISHED
+
+
+def test_a_neuron_is_removed_only_when_no_other_move_is_left(problem, monkeypatch):
+    from bespoke.approx import greedy
+
+    design, train, val, y_val = problem
+    stats = greedy.ax.InputStatistics.measure(design.network, train)
+    regular = [name for name, _ in greedy._moves(design.network, stats, SearchOptions())]
+    assert regular and not any("removed (its mean code" in name for name in regular)
+    last = [name for name, _ in greedy._last_resort_moves(design.network, stats)]
+    assert len(last) == len(design.network.layers[0].neurons)  # one per hidden neuron
+    # with no regular move left, the walk goes on by removals, each within the budget
+    monkeypatch.setattr(greedy, "_moves", lambda *args: iter(()))
+    options = SearchOptions(max_accuracy_loss=0.5, time_budget_s=30, retrain=False)
+    result = greedy.greedy_search(design.network, train, val, y_val, UNIT_COSTS, options)
+    assert result.steps and all("removed (its mean code" in step for step in result.steps)
+    assert result.chosen.area_um2 < result.exact.area_um2
+    assert result.chosen.accuracy >= result.exact.accuracy - 0.5
