@@ -101,7 +101,10 @@ class Design:
         rule, relative to this design (``adc_model``: a JSON file, default the bundled
         EGFET model; ``time_budget_s`` more, half of it with references on the grid, half
         placed anywhere; ``adc_off_grid=False`` keeps every reference on the uniform grid of
-        a conventional flash).  Its ``interface_search`` holds the steps."""
+        a conventional flash).  Its ``interface_search`` holds the steps.  The search's
+        finalists close to its choice in estimated area each get their ADCs, the time
+        shared, and the system of least estimated area is kept (how far the ADCs fold a core
+        depends on the core; ``search.chosen`` is then the finalist it started from)."""
         if not 0 <= max_accuracy_loss <= 1:
             raise BespokeError(f"max_accuracy_loss {max_accuracy_loss:g} must be a fraction in [0, 1]")
         train_index = align_labels(np.asarray(y_train), self.classes)
@@ -118,14 +121,17 @@ class Design:
         from .approx.interface import fit_interface
         from .hw.adc import load_adc_model
 
-        core, found = fit_interface(self.network, chosen.network,
+        from .approx.search import choose_finalist, close_finalists
+
+        finalists = [end.network for end, _ in close_finalists(result)]
+        core, found = fit_interface(self.network, finalists[0],
                                     self.sensor(np.asarray(X_train, float)), train_index,
                                     self.sensor(np.asarray(X_val, float)), val_index,
                                     load_adc_model(adc_model), max_accuracy_loss=max_accuracy_loss,
                                     time_budget_s=max(time_budget_s, 1.0), progress=progress,
-                                    off_grid=adc_off_grid)
+                                    off_grid=adc_off_grid, alternatives=finalists[1:])
         return replace(chosen, network=replace(core, interface=found.interface),
-                       interface_search=found)
+                       search=choose_finalist(result, found.core_index), interface_search=found)
 
     # --- hardware --------------------------------------------------------------------
     def verilog(self) -> str:

@@ -30,7 +30,8 @@ from .approx.knobs import describe
 from .approx.estimate import AreaModel
 from .hw.implement import ImplementOptions, implement, measure
 from .approx import RETRAINED, SearchOptions, SearchResult
-from .approx.search import search as approximation_search, write_front
+from .approx.search import (choose_finalist, close_finalists,
+                             search as approximation_search, write_front)
 from .ir.network import csd_digits
 from .rtl.system import sensor_vectors
 from .rtl.verify import (DEFAULT_SIMULATOR, GATE_SIMULATION_COST, find_simulator,
@@ -186,12 +187,15 @@ def run_compile(config: CompileConfig) -> dict:
     if adc_model is not None:
         with timer.step("interface"):
             if config.approximate:
+                finalists = [end.network for end, _ in close_finalists(search)]
                 core, interface_search = fit_interface(
-                    exact_design.network, design.network, design.sensor(X_train), y_train,
+                    exact_design.network, finalists[0], design.sensor(X_train), y_train,
                     design.sensor(X_val), y_val, adc_model,
                     max_accuracy_loss=config.max_accuracy_loss,
                     time_budget_s=max(config.search_time_s, 1.0), off_grid=config.adc_off_grid,
-                    progress=lambda line: log.info("[interface] %s", line))
+                    progress=lambda line: log.info("[interface] %s", line),
+                    alternatives=finalists[1:])
+                search = choose_finalist(search, interface_search.core_index)
                 design = replace(design, network=core)
                 interface = interface_search.interface
             else:  # a conventional flash ADC on every input the core reads
@@ -214,7 +218,10 @@ def run_compile(config: CompileConfig) -> dict:
                 "steps": list(interface_search.steps),
                 "evaluations": interface_search.evaluations,
                 "loss_bound": interface_search.loss_bound,
-                "time_budget_hit": interface_search.budget_hit}
+                "time_budget_hit": interface_search.budget_hit,
+                # the search's finalists that got their ADCs, and the one the system keeps
+                "finalists": len(close_finalists(search)),
+                "finalist_chosen": interface_search.core_index + 1}
         return result_report
 
     def baseline(staging: Path, result_report: dict) -> None:

@@ -75,6 +75,10 @@ class SearchResult:
     #: the time budget cut the search short: the result then depends on the machine's speed
     budget_hit: bool = False
     retrained: bool = False  # the search could retrain (SearchOptions.retrain)
+    #: where the search's walks ended within the budget (the greedy search's, each polish's),
+    #: each with its moves from the exact design, smallest estimate first (``chosen`` is the
+    #: first until the ADC search picks another: :func:`bespoke.approx.search.choose_finalist`)
+    finalists: tuple[tuple[Candidate, tuple[str, ...]], ...] = ()
 
 
 class ProgressBar:

@@ -137,6 +137,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     evolved += trained
     smaller = lambda c: (c.area_um2, -c.accuracy)  # noqa: E731
     chosen, steps = greedy.chosen, greedy.steps
+    ends = [(chosen, steps)]  # where each walk ended (the finalists)
     # NSGA-II's and the training's smallest candidates (those smaller than the greedy
     # search's choice), each polished (:func:`_polished`).  Where a polish ends depends on
     # where it starts, so the smallest few are polished, not the smallest alone, the
@@ -155,6 +156,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
         end, path, seen, cut = _polished(begin, polish, options, deadline)
         evolved += seen
         budget_hit = budget_hit or cut
+        ends.append((end, path))
         if smaller(end) < smaller(chosen):
             chosen, steps = end, path
     if chosen is greedy.chosen and greedy.budget_hit:
@@ -169,6 +171,7 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
                 progress(f"greedy search went on: {len(path) - 1} more steps, estimated "
                          f"area {end.area_um2 / 1e8:.3f} cm²")
             chosen, steps = end, (*steps, *path[1:])
+            ends.append((chosen, steps))
     front = pareto_front([*greedy.front, *evolved])
     if budget_hit:
         log.warning("the search ran out of its time budget (%.0f s) or a retraining inside it "
@@ -177,9 +180,37 @@ def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_l
     if progress:
         progress(f"chosen: estimated area {chosen.area_um2 / 1e8:.3f} cm², validation accuracy "
                  f"{chosen.accuracy:.4f} (exact {greedy.exact.accuracy:.4f})")
+    finalists: list[tuple[Candidate, tuple[str, ...]]] = []
+    for end, path in sorted(ends, key=lambda e: smaller(e[0])):
+        if all(end.network != other.network for other, _ in finalists):
+            finalists.append((end, path))
     return SearchResult(greedy.exact, chosen, front, greedy.evaluations + feasible,
                         time.perf_counter() - start, steps, greedy.floor, budget_hit,
-                        options.retrain)
+                        options.retrain, tuple(finalists))
+
+
+#: at most this many finalists go on to the ADC search, those whose estimated core area is
+#: within FINALIST_SPREAD times the smallest's: the ADCs then fold the core, and by how
+#: much depends on the core (mammographic, seed 2: two cores estimated 0.465 and 0.472 cm²
+#: end at 0.044 and 0.298 cm² synthesized behind their ADCs)
+FINALISTS = 4
+FINALIST_SPREAD = 1.5
+
+
+def close_finalists(result: SearchResult) -> tuple[tuple[Candidate, tuple[str, ...]], ...]:
+    """The :data:`FINALISTS` smallest finalists by estimate within :data:`FINALIST_SPREAD`
+    of the smallest (the chosen design first)."""
+    if not result.finalists:
+        return ((result.chosen, result.steps),)
+    smallest = result.finalists[0][0].area_um2
+    return tuple((end, path) for end, path in result.finalists[:FINALISTS]
+                 if end.area_um2 <= FINALIST_SPREAD * smallest)
+
+
+def choose_finalist(result: SearchResult, index: int) -> SearchResult:
+    """``result`` with finalist ``index`` of :func:`close_finalists` chosen."""
+    chosen, steps = close_finalists(result)[index]
+    return replace(result, chosen=chosen, steps=steps)
 
 
 def _polished(begin: Candidate, polish: Callable[..., SearchResult], options: SearchOptions,

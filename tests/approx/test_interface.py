@@ -144,3 +144,47 @@ def test_references_kept_on_the_grid_when_asked():
     assert all(t % 64 == 0 for c in result.interface.channels for t in c.thresholds)
     assert not any("placed" in step for step in result.steps)
     assert result.loss_bound <= 0.02 + 1e-12
+
+
+def test_another_finalist_is_kept_only_where_its_system_is_clearly_smaller():
+    """``alternatives``: the search's other finalists get their ADCs too; one replaces the
+    search's choice only where its estimated system is ALTERNATIVE_MARGIN smaller, and
+    the result is then that core's own."""
+    from dataclasses import replace
+
+    from bespoke.approx.candidates import SearchOptions
+    from bespoke.approx.greedy import greedy_search
+    from bespoke.approx.interface import ALTERNATIVE_MARGIN, fit_interface
+
+    model, X_train, _, y_train, _ = trained("iris", "relu", (5,))
+    exact = bespoke.compile(model, X_train, y_train)
+    index = bespoke.model.align_labels(y_train, exact.classes)
+    codes, sensor = exact.codes(X_train), exact.sensor(X_train)
+    half = len(codes) // 2
+    small = greedy_search(exact.network, codes[:half], codes[half:], index[half:],
+                          AreaModel.bundled(), SearchOptions(0.02, 10, retrain=False),
+                          train_labels=index[:half]).chosen.network
+    adc = load_adc_model()
+
+    def fitted(network, alternatives=()):
+        return fit_interface(exact.network, network, sensor[:half], index[:half], sensor[half:],
+                             index[half:], adc, max_accuracy_loss=0.02,
+                             time_budget_s=20 * (1 + len(alternatives)),
+                             alternatives=alternatives)
+
+    def system(fit):
+        core, found = fit
+        return adc.interface_cost(found.interface)[0] + AreaModel.bundled().area_um2(
+            replace(core, interface=found.interface))
+
+    alone = {"small": fitted(small), "exact": fitted(exact.network)}
+    assert not any(found.budget_hit for _, found in alone.values())
+    clearly = system(alone["exact"]) < (1 - ALTERNATIVE_MARGIN) * system(alone["small"])
+    assert clearly  # (as it happens: the exact core behind its ADCs ends smaller)
+    core, found = fitted(small, (exact.network,))
+    assert found.core_index == (1 if clearly else 0)
+    assert found.interface == alone["exact" if clearly else "small"][1].interface
+    assert core == alone["exact" if clearly else "small"][0]
+    assert found.loss_bound <= 0.02 + 1e-12
+    _, tie = fitted(small, (small,))  # the same core again: the search's choice stays
+    assert tie.core_index == 0 and tie.interface == alone["small"][1].interface

@@ -7,7 +7,8 @@ import pytest
 import bespoke
 import bespoke.ir.emulate
 from bespoke.approx.estimate import FEATURES, AreaModel
-from bespoke.approx.candidates import Candidate, pareto_front, SearchOptions
+from bespoke.approx.candidates import Candidate, pareto_front, SearchOptions, SearchResult
+from bespoke.ir import Layer, Network, Neuron
 from bespoke.approx.greedy import greedy_search
 
 from ..conftest import trained
@@ -121,6 +122,31 @@ def test_restarts_merge_fronts_and_do_not_depend_on_where_they_run(problem):
     assert serial.chosen.network == parallel.chosen.network
     assert [c.area_um2 for c in serial.front] == [c.area_um2 for c in parallel.front]
     assert not serial.budget_hit and not parallel.budget_hit
+    # the finalists: where the walks ended, distinct, smallest first, the chosen one first
+    assert serial.finalists[0] == (serial.chosen, serial.steps)
+    areas = [end.area_um2 for end, _ in serial.finalists]
+    assert areas == sorted(areas)
+    networks = [end.network for end, _ in serial.finalists]
+    assert all(a != b for i, a in enumerate(networks) for b in networks[i + 1:])
+    assert all(end.loss_bound <= 0.02 + 1e-12 for end, _ in serial.finalists)
+
+
+def test_the_finalists_close_to_the_choice_go_on_and_one_can_be_chosen():
+    from bespoke.approx.search import (FINALIST_SPREAD, FINALISTS, choose_finalist,
+                                       close_finalists)
+
+    net = Network(2, (Layer((Neuron((1, 1), 0, None), Neuron((1, -1), 0, None)), 0),),
+                  "argmax", 2)
+    ends = [(Candidate(net, 0.9, area, f"move {i}"), (f"move {i}",))
+            for i, area in enumerate((100.0, 120.0, 140.0, FINALIST_SPREAD * 100 + 1, 160.0))]
+    result = SearchResult(ends[0][0], ends[0][0], (), 0, 0.0, ends[0][1], 0.89,
+                          finalists=tuple(ends))
+    close = close_finalists(result)
+    assert close == tuple(ends[:3]) and len(close) <= FINALISTS
+    second = choose_finalist(result, 1)
+    assert (second.chosen, second.steps) == ends[1] and second.finalists == result.finalists
+    alone = replace(result, finalists=())  # a greedy search alone: its choice
+    assert close_finalists(alone) == ((result.chosen, result.steps),)
 
 
 @pytest.mark.parametrize("stopped", [True, False])
