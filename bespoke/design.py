@@ -118,20 +118,16 @@ class Design:
         chosen = replace(self, network=result.chosen.network, search=result)
         if not adc:
             return chosen
-        from .approx.interface import fit_interface
+        from .approx.interface import fit_finalists
         from .hw.adc import load_adc_model
 
-        from .approx.search import choose_finalist, close_finalists
-
-        finalists = [end.network for end, _ in close_finalists(result)]
-        core, found = fit_interface(self.network, finalists[0],
-                                    self.sensor(np.asarray(X_train, float)), train_index,
-                                    self.sensor(np.asarray(X_val, float)), val_index,
-                                    load_adc_model(adc_model), max_accuracy_loss=max_accuracy_loss,
-                                    time_budget_s=max(time_budget_s, 1.0), progress=progress,
-                                    off_grid=adc_off_grid, alternatives=finalists[1:])
+        core, found, result = fit_finalists(
+            self.network, result, self.sensor(np.asarray(X_train, float)), train_index,
+            self.sensor(np.asarray(X_val, float)), val_index, load_adc_model(adc_model),
+            max_accuracy_loss=max_accuracy_loss, time_budget_s=max(time_budget_s, 1.0),
+            progress=progress, off_grid=adc_off_grid)
         return replace(chosen, network=replace(core, interface=found.interface),
-                       search=choose_finalist(result, found.core_index), interface_search=found)
+                       search=result, interface_search=found)
 
     # --- hardware --------------------------------------------------------------------
     def verilog(self) -> str:

@@ -30,13 +30,12 @@ from .approx.knobs import describe
 from .approx.estimate import AreaModel
 from .hw.implement import ImplementOptions, implement, measure
 from .approx import RETRAINED, SearchOptions, SearchResult
-from .approx.search import (choose_finalist, close_finalists,
-                             search as approximation_search, write_front)
+from .approx.search import close_finalists, search as approximation_search, write_front
 from .ir.network import csd_digits
 from .rtl.system import sensor_vectors
 from .rtl.verify import (DEFAULT_SIMULATOR, GATE_SIMULATION_COST, find_simulator,
                           verification_vectors, verify, verify_system)
-from .approx.interface import fit_interface, grid_interface
+from .approx.interface import fit_finalists, grid_interface
 from .hw.adc import AdcModel, load_adc_model
 from .hw.system import conventional_system, system_report
 from .ir.interface import SENSOR_BITS
@@ -187,15 +186,12 @@ def run_compile(config: CompileConfig) -> dict:
     if adc_model is not None:
         with timer.step("interface"):
             if config.approximate:
-                finalists = [end.network for end, _ in close_finalists(search)]
-                core, interface_search = fit_interface(
-                    exact_design.network, finalists[0], design.sensor(X_train), y_train,
+                core, interface_search, search = fit_finalists(
+                    exact_design.network, search, design.sensor(X_train), y_train,
                     design.sensor(X_val), y_val, adc_model,
                     max_accuracy_loss=config.max_accuracy_loss,
                     time_budget_s=max(config.search_time_s, 1.0), off_grid=config.adc_off_grid,
-                    progress=lambda line: log.info("[interface] %s", line),
-                    alternatives=finalists[1:])
-                search = choose_finalist(search, interface_search.core_index)
+                    progress=lambda line: log.info("[interface] %s", line))
                 design = replace(design, network=core)
                 interface = interface_search.interface
             else:  # a conventional flash ADC on every input the core reads

@@ -41,6 +41,7 @@ from ..hw.adc import AdcModel
 from ..ir.emulate import accumulate, activate, decide
 from ..ir.interface import SENSOR_BITS, Channel, Interface
 from ..ir.network import Network
+from .candidates import SearchResult
 from .placement import optimal_quantizer
 from .scoring import Scorer, loss_bound
 
@@ -331,15 +332,31 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
             progress((f"finalist {k + 1} of {len(cores)}, " if len(cores) > 1 else "")
                      + f"references {'placed anywhere' if variant else 'on the uniform grid'}: "
                      f"estimated system area {area / 1e8:.3f} cm², ADC power {power / 1e3:.2f} mW")
-    best = min(range(len(runs)), key=lambda i: (system_cost(fitted[i]), i))
-    first = min(range(len(variants)), key=lambda i: (system_cost(fitted[i]), i))
-    if system_cost(fitted[best])[0] > (1 - ALTERNATIVE_MARGIN) * system_cost(fitted[first])[0]:
+    costs = [system_cost(run) for run in fitted]
+    best = min(range(len(runs)), key=lambda i: (costs[i], i))
+    first = min(range(len(variants)), key=lambda i: (costs[i], i))
+    if costs[best][0] > (1 - ALTERNATIVE_MARGIN) * costs[first][0]:
         best = first  # within the estimator's error of the search's own choice: that one
     core, found = fitted[best]
     evaluations = sum(run.evaluations for _, run in fitted)
     budget_hit = any(run.budget_hit for _, run in fitted)
     return core, replace(found, evaluations=evaluations, budget_hit=budget_hit,
                          seconds=time.perf_counter() - began, core_index=runs[best][0])
+
+
+def fit_finalists(exact: Network, search: SearchResult, train_sensor: np.ndarray,
+                  train_labels: np.ndarray, val_sensor: np.ndarray, val_labels: np.ndarray,
+                  adc: AdcModel, **options) -> tuple[Network, InterfaceSearchResult, SearchResult]:
+    """:func:`fit_interface` on the search's finalists close to its choice
+    (:func:`bespoke.approx.search.close_finalists`, the choice first, the others as
+    ``alternatives``; ``options`` as fit_interface's); returns the core, the interface
+    search, and ``search`` with the finalist the system starts from chosen."""
+    from .search import choose_finalist, close_finalists
+
+    finalists = [end.network for end, _ in close_finalists(search)]
+    core, found = fit_interface(exact, finalists[0], train_sensor, train_labels, val_sensor,
+                                val_labels, adc, alternatives=finalists[1:], **options)
+    return core, found, choose_finalist(search, found.core_index)
 
 
 def _time_left(deadline: float, kept_s: float) -> float:
