@@ -107,6 +107,10 @@ def choose_encodings(network: Network, interface: Interface) -> Interface:
     return Interface(interface.sensor_bits, interface.input_bits, tuple(channels))
 
 
+#: rows :meth:`_InterfaceScorer.code_costs` sends through the later layers at once
+CODE_COST_ROWS = 1 << 16
+
+
 class _InterfaceScorer:
     """Scores a core network behind candidate interfaces on every split of a
     :class:`Scorer` (its samples' sensor values), by first-layer contributions (see the
@@ -137,17 +141,22 @@ class _InterfaceScorer:
                 x = activate(layer, acc)
         return decide(network, acc)
 
-    def _bound(self, split: int, right: np.ndarray) -> float:
+    def _bounds(self, split: int, right: np.ndarray) -> np.ndarray:
+        """The loss bound on ``split`` of each row of ``right`` (samples answered right)."""
         exact_right = self.scorer.exact_right[split]
-        lost, won = (exact_right & ~right)[None], (~exact_right & right)[None]
+        lost, won = exact_right & ~right, ~exact_right & right
         if split >= Scorer.NEIGHBOURHOOD:
-            return float(loss_bound(lost, won, self.scorer.copies, at_least_changes=1.5)[0])
-        return float(loss_bound(lost, won)[0])
+            return loss_bound(lost, won, self.scorer.copies, at_least_changes=1.5)
+        return loss_bound(lost, won)
+
+    def _bound(self, split: int, right: np.ndarray) -> float:
+        return float(self._bounds(split, right[None])[0])
 
     def rebase(self, maps: list[np.ndarray]) -> float:
         """Make ``maps`` the base the candidates change; its bound over every split."""
         self.maps = [m.copy() for m in maps]
         self.acc, self.prediction = [], []
+        self._wrong, self._stale = {}, {}  # code_costs' kept results, samples to redo
         worst = -np.inf
         for split, (_, labels) in enumerate(self.scorer.splits):
             sensor = self.scorer.sensor[split]
@@ -163,10 +172,10 @@ class _InterfaceScorer:
         """The samples of ``split`` whose code of input ``k`` ``mapping`` changes, and their
         first-layer accumulators with it."""
         column = self.scorer.sensor[split][:, k]
-        moved = np.flatnonzero(mapping[column] != self.maps[k][column])
+        moved = np.flatnonzero((mapping != self.maps[k])[column])
         table = self.contributions[k]
-        acc = (self.acc[split][moved] - table[self.maps[k][column[moved]]]
-               + table[mapping[column[moved]]])
+        values = column[moved]
+        acc = self.acc[split][moved] - table[self.maps[k][values]] + table[mapping[values]]
         return moved, acc
 
     def accept(self, k: int, mapping: np.ndarray) -> float:
@@ -178,6 +187,9 @@ class _InterfaceScorer:
             if len(moved):
                 self.acc[split][moved] = acc
                 self.prediction[split][moved] = self._finish(acc)
+                for other, stale in self._stale.items():
+                    if other != k:
+                        stale[split][moved] = True
             worst = max(worst, self._bound(split, self.prediction[split] == labels))
         self.maps[k] = mapping.copy()
         return worst
@@ -187,35 +199,73 @@ class _InterfaceScorer:
         neighbourhood copies, and per sample and core code ``c`` the cost of reading ``c``
         there with every other input as in the base: 1 where the decision is then wrong,
         a neighbourhood copy weighing ``1 / copies`` (each sample's neighbourhood counts
-        as much as the sample)."""
-        scorer, table = self.scorer, self.contributions[k]
+        as much as the sample).
+
+        Kept between calls: a change to input ``k``'s own ADC leaves them as they are, a
+        change to another's only those of the samples whose code it moved, and only those
+        are computed again (:meth:`accept` marks them)."""
+        scorer = self.scorer
         n_val = len(scorer.splits[0][1])
         parts = [(1, slice(None), 1.0)] + [
             (split, slice(n_val * scorer.copies, None), 1.0 / scorer.copies)
             for split in range(Scorer.NEIGHBOURHOOD, len(scorer.splits))]
-        values, costs = [], []
-        for split, rows, weight in parts:
-            column = scorer.sensor[split][rows, k]
-            labels = scorer.splits[split][1][rows]
-            base = self.acc[split][rows] - table[self.maps[k][column]]
-            costs.append(np.stack([weight * (self._finish(base + table[c]) != labels)
-                                   for c in range(len(table))], axis=1))
-            values.append(column)
+        kept = self._wrong.get(k)
+        values, costs, wrongs = [], [], []
+        for part, (split, rows, weight) in enumerate(parts):
+            index = np.arange(len(scorer.splits[split][1]))[rows]
+            if kept is None:
+                wrong = self._wrong_codes(split, k, index)
+            else:
+                wrong = kept[part]
+                stale = np.flatnonzero(self._stale[k][split][index])
+                if len(stale):
+                    wrong[stale] = self._wrong_codes(split, k, index[stale])
+            wrongs.append(wrong)
+            costs.append(weight * wrong)
+            values.append(scorer.sensor[split][index, k])
+        self._wrong[k] = wrongs
+        self._stale[k] = [np.zeros(len(labels), bool) for _, labels in scorer.splits]
         return np.concatenate(values), np.concatenate(costs)
 
-    def bound(self, k: int, mapping: np.ndarray, limit: float) -> float:
-        """The largest loss bound over the splits (validation and training first) of the
-        base with input ``k`` read through ``mapping``; stops early above ``limit``."""
-        self.evaluations += 1
-        worst = -np.inf
+    def _wrong_codes(self, split: int, k: int, index: np.ndarray) -> np.ndarray:
+        """``(samples, codes)``: whether the decision on sample ``index`` of ``split`` is
+        wrong with input ``k`` at each code, every other input as in the base."""
+        table = self.contributions[k]
+        column = self.scorer.sensor[split][index, k]
+        labels = self.scorer.splits[split][1][index]
+        base = self.acc[split][index] - table[self.maps[k][column]]
+        # every code's accumulators through the later layers together, in slices of
+        # about CODE_COST_ROWS rows
+        step = max(1, CODE_COST_ROWS // max(len(base), 1))
+        wrong = np.concatenate([
+            (self._finish((base[None] + table[c:c + step, None]).reshape(-1, base.shape[1]))
+             .reshape(-1, len(base)) != labels) for c in range(0, len(table), step)])
+        return wrong.T
+
+    def bounds(self, k: int, mappings: Sequence[np.ndarray], limit: float) -> np.ndarray:
+        """Per mapping, the largest loss bound over the splits (validation and training
+        first) of the base with input ``k`` read through it; a mapping whose bound is above
+        ``limit`` on a split is not scored on the later ones (its value is then only known
+        to be above ``limit``).  All mappings' moved samples go through the layers after
+        the first together: one pass per split, not one per mapping."""
+        self.evaluations += len(mappings)
+        worst = np.full(len(mappings), -np.inf)
+        if not mappings:
+            return worst
+        alive = np.arange(len(mappings))
         for split, (_, labels) in enumerate(self.scorer.splits):
-            moved, acc = self._moved(split, k, mapping)
-            prediction = self.prediction[split]
-            if len(moved):
-                prediction = prediction.copy()
-                prediction[moved] = self._finish(acc)
-            worst = max(worst, self._bound(split, prediction == labels))
-            if worst > limit:
+            moves = [self._moved(split, k, mappings[i]) for i in alive]
+            right = np.broadcast_to(self.prediction[split] == labels,
+                                    (len(alive), len(labels))).copy()
+            sizes = [len(moved) for moved, _ in moves]
+            if sum(sizes):
+                predicted = self._finish(np.concatenate([acc for _, acc in moves]))
+                rows = np.repeat(np.arange(len(alive)), sizes)
+                columns = np.concatenate([moved for moved, _ in moves])
+                right[rows, columns] = predicted == labels[columns]
+            worst[alive] = np.maximum(worst[alive], self._bounds(split, right))
+            alive = alive[worst[alive] <= limit]
+            if not len(alive):
                 break
         return worst
 
@@ -229,6 +279,9 @@ ALTERNATIONS = 2
 #: benchmarks/results/estimator_calibration.md; balance-scale seed 1: an alternative
 #: estimated 1 % smaller was 12 % larger synthesized)
 ALTERNATIVE_MARGIN = 0.10
+
+#: seconds an alternative finalist's fitting needs at least, or it is not fitted
+MIN_ALTERNATIVE_S = 2.0
 
 
 def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
@@ -253,8 +306,9 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
     path, and either may end cheaper.
 
     ``alternatives`` are other cores within the budget (the search's other finalists,
-    :func:`bespoke.approx.search.close_finalists`): each is fitted the same way, the time
-    budget shared equally, and the system of least estimated area is kept if it is
+    :func:`bespoke.approx.search.close_finalists`): each is fitted the same way, in the
+    time ``network``'s fitting leaves (shared equally; none below
+    :data:`MIN_ALTERNATIVE_S` each), and the system of least estimated area is kept if it is
     :data:`ALTERNATIVE_MARGIN` smaller than ``network``'s (its ``core_index`` says which):
     how far the ADCs fold a core depends on the core."""
     from .candidates import SearchOptions
@@ -324,9 +378,17 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
     runs = [(k, variant) for k in range(len(cores)) for variant in variants]
     fitted = []
     for i, (k, variant) in enumerate(runs):
-        # an equal share each, and each later one also what the earlier left
-        later = (len(runs) - 1 - i) * time_budget_s / len(runs)
-        fitted.append(fit(cores[k], variant, _time_left(began + time_budget_s, later)))
+        if k == 0:  # the search's choice: its variants share the budget as if alone
+            later = (len(variants) - 1 - i) * time_budget_s / len(variants)
+            budget_s = _time_left(began + time_budget_s, later)
+        else:  # the alternatives: what the choice left, shared equally
+            budget_s = _time_left(began + time_budget_s, 0.0) / (len(runs) - i)
+            if budget_s < MIN_ALTERNATIVE_S:
+                log.info("no time left to fit the ADCs of the search's other finalists "
+                         "(%d of %d fitted)", len({c for c, _ in runs[:i] if c}), len(cores) - 1)
+                runs = runs[:i]
+                break
+        fitted.append(fit(cores[k], variant, budget_s))
         if progress:
             area, power = system_cost(fitted[-1])
             progress((f"finalist {k + 1} of {len(cores)}, " if len(cores) > 1 else "")
@@ -413,9 +475,9 @@ def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
                             f"input {k}: {len(fit.thresholds)} references placed at "
                             f"{list(fit.thresholds)} reading {list(fit.levels)}"))
         before = cost(channel)
-        for order, (new, step) in enumerate(changes):
-            mapping = sensor_map(new, sensor_bits)
-            b = evaluator.bound(k, mapping, limit)
+        mappings = [sensor_map(new, sensor_bits) for new, _ in changes]
+        for order, ((new, step), mapping, b) in enumerate(
+                zip(changes, mappings, evaluator.bounds(k, mappings, limit + 1e-12))):
             if b <= limit + 1e-12:
                 yield b, before - cost(new), order, step, new, mapping
 

@@ -104,6 +104,50 @@ def test_the_placement_costs_are_the_decisions_each_code_gets_wrong():
     assert np.array_equal(costs, np.array([above, ~above, above, ~above], float))
 
 
+def test_the_batched_bounds_equal_rescoring_each_candidate_from_scratch():
+    """Every candidate ADC of one input, scored together, has the bound a fresh evaluator
+    gives the interface with that ADC; one above the limit is reported above it."""
+    from bespoke.approx.interface import _InterfaceScorer
+
+    model, X_train, _, y_train, _ = trained("iris", "relu", (5,))
+    design = bespoke.compile(model, X_train, y_train)
+    net, codes = design.network, design.codes(X_train)
+    index = bespoke.model.align_labels(y_train, design.classes)
+    rng = np.random.default_rng(1)
+    sensor = codes * 64 + rng.integers(0, 64, codes.shape)
+    half = len(codes) // 2
+    scorer = Scorer(net, codes[:half], index[:half], codes[half:], index[half:],
+                    AreaModel.bundled(), 0.02, 64, sensor=(sensor[:half], sensor[half:]))
+    maps = [sensor_map(c, 10) for c in grid_interface(net).channels]
+    evaluator = _InterfaceScorer(net, scorer)
+    evaluator.rebase(maps)
+    channel = grid_interface(net).channels[2]
+    candidates = [sensor_map(channel.without_threshold(j, keep), 10)
+                  for j in range(0, 15, 2) for keep in ("lower", "upper")]
+    expected = []
+    for mapping in candidates:
+        fresh = _InterfaceScorer(net, scorer)
+        expected.append(fresh.rebase(maps[:2] + [mapping] + maps[3:]))
+    expected = np.array(expected)
+    assert len(set(expected.round(12))) > 1  # the candidates differ
+    got = evaluator.bounds(2, candidates, np.inf)
+    assert np.allclose(got, expected, rtol=0, atol=1e-12)
+    limit = float(np.median(expected))
+    pruned = evaluator.bounds(2, candidates, limit)
+    within = expected <= limit
+    assert np.allclose(pruned[within], expected[within], rtol=0, atol=1e-12)
+    assert np.all(pruned[~within] > limit)
+    # the placement costs kept between calls follow a change to another input's ADC
+    before = evaluator.code_costs(0)
+    evaluator.accept(2, candidates[0])
+    fresh = _InterfaceScorer(net, scorer)
+    fresh.rebase(maps[:2] + [candidates[0]] + maps[3:])
+    after, expected_costs = evaluator.code_costs(0), fresh.code_costs(0)
+    assert np.array_equal(after[0], expected_costs[0])
+    assert np.array_equal(after[1], expected_costs[1])
+    assert not np.array_equal(after[1], before[1])  # the change moved some decisions
+
+
 def test_sensor_values_whose_top_bits_are_not_the_codes_are_refused():
     net = Network(4, (Layer((Neuron((10, 0), -75, None),)),), "sign", 2)
     codes = np.array([[3, 0], [9, 5]], np.int64)
@@ -188,3 +232,9 @@ def test_another_finalist_is_kept_only_where_its_system_is_clearly_smaller():
     assert found.loss_bound <= 0.02 + 1e-12
     _, tie = fitted(small, (small,))  # the same core again: the search's choice stays
     assert tie.core_index == 0 and tie.interface == alone["small"][1].interface
+    # the search's choice is fitted first, in the time it would have alone; an alternative
+    # only in what that leaves (here: under MIN_ALTERNATIVE_S, so none)
+    _, short = fit_interface(exact.network, small, sensor[:half], index[:half], sensor[half:],
+                             index[half:], adc, max_accuracy_loss=0.02, time_budget_s=1.0,
+                             alternatives=(exact.network,))
+    assert short.core_index == 0 and short.loss_bound <= 0.02 + 1e-12
