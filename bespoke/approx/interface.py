@@ -231,6 +231,8 @@ class _InterfaceScorer:
         """``(samples, codes)``: whether the decision on sample ``index`` of ``split`` is
         wrong with input ``k`` at each code, every other input as in the base."""
         table = self.contributions[k]
+        if not len(index):
+            return np.zeros((0, len(table)), bool)
         column = self.scorer.sensor[split][index, k]
         labels = self.scorer.splits[split][1][index]
         base = self.acc[split][index] - table[self.maps[k][column]]
@@ -385,7 +387,7 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
             budget_s = _time_left(began + time_budget_s, 0.0) / (len(runs) - i)
             if budget_s < MIN_ALTERNATIVE_S:
                 log.info("no time left to fit the ADCs of the search's other finalists "
-                         "(%d of %d fitted)", len({c for c, _ in runs[:i] if c}), len(cores) - 1)
+                         "(%d of %d ADC searches done)", i, len(runs))
                 runs = runs[:i]
                 break
         fitted.append(fit(cores[k], variant, budget_s))
