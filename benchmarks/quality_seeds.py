@@ -140,6 +140,8 @@ def one_run(bench: suite.Benchmark, X, y, seed: int, args) -> dict:
                      "validation_accuracy": chosen.search.chosen.accuracy,
                      "search_s": round(seconds, 1),
                      "budget_hit": chosen.search.budget_hit,
+                     "interface_budget_hit": (chosen.interface_search is not None
+                                              and chosen.interface_search.budget_hit),
                      **changed_answers(exact, chosen, drawn, X_test)}
         if chosen.network.interface is not None:
             row[kind]["system"] = system_figures(exact, chosen, row["exact"]["area_um2"], area)
@@ -209,7 +211,12 @@ def markdown(rows: list[dict], args, wall: float) -> str:
                 f"{np.mean([r['loss_points'] for r in every]):+.2f} points, geometric-mean area "
                 f"reduction {np.exp(np.mean(np.log([r['area_reduction'] for r in every]))):.2f}x; "
                 f"datasets with a mean loss above 1 point: "
-                f"{sum(s['mean_loss_points'] > 1 for s in table)} of {len(table)}.", ""]
+                f"{sum(s['mean_loss_points'] > 1 for s in table)} of {len(table)}. Runs whose "
+                f"core search ran out of time: {sum(r['budget_hit'] for r in every)}"
+                + ("" if not any("interface_budget_hit" in r for r in every) else
+                   f"; whose ADC search did (some of its searches): "
+                   f"{sum(r.get('interface_budget_hit', False) for r in every)}")
+                + " (their results depend on the machine's speed).", ""]
     out += system_markdown(rows)
     out += ["## Where unseen samples lie", "",
             "Median distance over the input codes from a test sample to the nearest seen (training",
