@@ -79,11 +79,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="15 and 60 s only")
     args = parser.parse_args()
     budgets = (15.0, 60.0) if args.quick else (15.0, 60.0, 240.0)
-    rows = []
+    rows, skipped = [], []
     for name, data, hidden in CASES:
         loaded = data()
         if loaded is None:
             print(f"{name}: no data at {SHARED}, skipped")
+            skipped.append(name)
             continue
         design, train, y_train, val, y_val = problem(loaded, hidden)
         for budget in budgets:
@@ -102,7 +103,8 @@ def main() -> int:
                          "chosen_by": chosen_by(result.steps)})
             print(json.dumps(rows[-1]), flush=True)
     (HERE / "results" / "search_time.json").write_text(json.dumps(
-        {"mode": "quick" if args.quick else "full", "rows": rows}, indent=1) + "\n")
+        {"mode": "quick" if args.quick else "full", "rows": rows, "skipped": skipped},
+        indent=1) + "\n")
     lines = ["# What more search time buys", "",
              "Produced by `benchmarks/search_time.py`" + (" --quick" if args.quick else "")
              + "; never edit by hand. The search alone (greedy with retraining, the float "
@@ -118,6 +120,8 @@ def main() -> int:
                      f"{r['seconds']} | {r['exact_area_cm2']} / {r['chosen_area_cm2']} | "
                      f"{va['exact']:.4f} / {va['chosen']:.4f} | {r['evaluations']} | "
                      f"{r['chosen_by']}{' (time budget hit)' if r['budget_hit'] else ''} |")
+    if skipped:
+        lines += ["", f"Not run (no data at `{SHARED}`): {', '.join(skipped)}."]
     (HERE / "results" / "search_time.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
