@@ -41,7 +41,7 @@ from ..hw.adc import AdcModel
 from ..ir.emulate import accumulate, activate, decide
 from ..ir.interface import SENSOR_BITS, Channel, Interface
 from ..ir.network import Network
-from .candidates import SearchResult
+from .candidates import SearchOptions, SearchResult
 from .placement import optimal_quantizer
 from .scoring import Scorer, loss_bound
 
@@ -313,7 +313,6 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
     :data:`MIN_ALTERNATIVE_S` each), and the system of least estimated area is kept if it is
     :data:`ALTERNATIVE_MARGIN` smaller than ``network``'s (its ``core_index`` says which):
     how far the ADCs fold a core depends on the core."""
-    from .candidates import SearchOptions
     from .estimate import AreaModel
     from .greedy import greedy_search
 
@@ -388,7 +387,6 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
             if budget_s < MIN_ALTERNATIVE_S:
                 log.info("no time left to fit the ADCs of the search's other finalists "
                          "(%d of %d ADC searches done)", i, len(runs))
-                runs = runs[:i]
                 break
         fitted.append(fit(cores[k], variant, budget_s))
         if progress:
@@ -396,6 +394,7 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
             progress((f"finalist {k + 1} of {len(cores)}, " if len(cores) > 1 else "")
                      + f"references {'placed anywhere' if variant else 'on the uniform grid'}: "
                      f"estimated system area {area / 1e8:.3f} cm², ADC power {power / 1e3:.2f} mW")
+    runs = runs[:len(fitted)]  # those fitted
     costs = [system_cost(run) for run in fitted]
     best = min(range(len(runs)), key=lambda i: (costs[i], i))
     first = min(range(len(variants)), key=lambda i: (costs[i], i))
