@@ -15,7 +15,7 @@ from ..ir.emulate import predict_codes
 from ..ir.interface import Interface
 from ..ir.network import Network, Neuron, csd_digits
 from . import knobs as ax
-from .candidates import (Candidate, ProgressBar, SearchOptions, SearchResult, batches,
+from .candidates import (Candidate, ProgressBar, SearchOptions, SearchResult,
                          pareto_front)
 from .estimate import AreaModel
 from .scoring import Scorer, changed_neurons
@@ -220,8 +220,7 @@ def _step(moves: Iterator[tuple[str, Callable[[], Network | None]]], current: Ca
     # the move that saves the most area per point lost and also passes the second check
     # (checked a few at a time, best first)
     order = [c for _, _, c in sorted(ranked, key=lambda r: r[:2], reverse=True)]
-    best = next((c for chunk in batches(order, 8) for c in score.confirm(chunk)
-                 if score.within(c)), None)
+    best = score.first_within(order)
     taken = [best.move] if best is not None else []
     if best is not None and len(networks) >= 2 * MOVES_PER_TAKEN:
         best, taken, tried = _taken_together(best, order, current.network, score,

@@ -62,6 +62,8 @@ class InputStatistics:
 
     def dropped(self, layer: int, neuron: Neuron) -> float:
         """Expected value the masks and truncation of ``neuron`` remove from its sum."""
+        if neuron.exact:  # no mask, no truncation: every term keeps all its bits
+            return 0.0
         low = self.low_bits_mean[layer]
         top = low.shape[1] - 1
         return sum(t.sign * (1 << t.shift) * low[t.input, min(t.mask, top)]
@@ -292,13 +294,15 @@ def narrow_neuron(network: Network, layer: int, index: int) -> Network | None:
     steps[index] = 1
     network = _replace_neuron(network, layer, index, narrower)
     layers = list(network.layers)
-    layers[layer + 1] = _doubled_columns(layers[layer + 1], steps)
+    layers[layer + 1] = _doubled_columns(layers[layer + 1], tuple(steps))
     return replace(network, layers=tuple(layers))
 
 
-def _doubled_columns(layer: Layer, steps: list[int]) -> Layer:
+@functools.lru_cache(maxsize=1 << 10)
+def _doubled_columns(layer: Layer, steps: tuple[int, ...]) -> Layer:
     """``layer`` with its weights on input ``k`` times ``2**steps[k]`` (inputs whose codes
-    lost ``steps[k]`` low bits)."""
+    lost ``steps[k]`` low bits; cached: the same object again for the same narrowing, which
+    the caches of the IR's analysis then find by identity, not by comparing every weight)."""
     return replace(layer, neurons=tuple(
         replace(n, weights=tuple(w << s for w, s in zip(n.weights, steps))) for n in layer.neurons))
 
@@ -337,7 +341,7 @@ def narrow_to(network: Network, layer: int, widths: dict[int, int],
     layers = list(network.layers)
     layers[layer] = replace(layers[layer], neurons=tuple(neurons))
     if not saturate:  # the next layer's weights on a narrowed code double per bit
-        layers[layer + 1] = _doubled_columns(layers[layer + 1], steps)
+        layers[layer + 1] = _doubled_columns(layers[layer + 1], tuple(steps))
     return replace(network, layers=tuple(layers))
 
 

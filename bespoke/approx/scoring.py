@@ -197,5 +197,31 @@ class Scorer:
             passing = [i for i in passing if self.within(confirmed[i])]
         return confirmed
 
+    def first_within(self, candidates: list[Candidate], chunk: int = 8) -> Candidate | None:
+        """The first of ``candidates`` (in their order) that stays within the budget on
+        every split, confirmed as :meth:`confirm` would (None if none does).  Checks the
+        training split a ``chunk`` at a time, and the neighbourhoods (the costliest, 16 384
+        samples) only for the candidates that passed it, in order, until one passes: those
+        after the first that does are never needed."""
+        for part in batches([c for c in candidates if self.within(c)], chunk):
+            accuracy, bound = self._paired(1, [c.network for c in part])
+            passing = [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
+                       for c, a, b in zip(part, accuracy, bound)]
+            passing = [c for c in passing if self.within(c)]
+            size = 1
+            while passing:  # one, then two, four, ...: most often the first one passes
+                head, passing = passing[:size], passing[size:]
+                for split in range(self.NEIGHBOURHOOD, len(self.splits)):
+                    _, bound = self._paired(split, [c.network for c in head])
+                    head = [replace(c, loss_bound=max(c.loss_bound, float(b)))
+                            for c, b in zip(head, bound)]
+                    head = [c for c in head if self.within(c)]
+                    if not head:
+                        break
+                if head:
+                    return head[0]
+                size *= 2
+        return None
+
     def within(self, candidate: Candidate) -> bool:
         return candidate.loss_bound <= self.budget + 1e-12

@@ -337,8 +337,10 @@ def analyze_layer(layer: Layer, inputs: tuple[Interval, ...]) -> LayerAnalysis:
 TABLE_MAX_BITS = 10
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def varying_inputs(layer: Layer, inputs: tuple[Interval, ...]) -> tuple[int, ...]:
-    """The inputs of ``layer`` that vary (not one value) and have a non-zero weight."""
+    """The inputs of ``layer`` that vary (not one value) and have a non-zero weight
+    (cached: most networks of a search share their output layer)."""
     return tuple(k for k, x in enumerate(inputs)
                  if x.lo != x.hi and any(n.weights[k] for n in layer.neurons))
 
@@ -354,12 +356,24 @@ def table_inputs(layer: Layer, inputs: tuple[Interval, ...]) -> tuple[int, ...] 
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _magnitudes(layer: Layer) -> tuple[tuple[tuple[int, int], ...], int]:
-    """``(|bias|, sum |w|)`` of each neuron of ``layer`` (its accumulator's magnitude is at
-    most ``|bias| + sum |w| * largest input``), and the layer's largest output code (cached:
-    a search validates networks that share most of their layers)."""
-    return (tuple((abs(n.bias), sum(abs(w) for w in n.weights)) for n in layer.neurons),
-            max(_largest_code(n.activation) for n in layer.neurons))
+def _checked_layer(layer: Layer, index: int, last: bool, largest_input: int) -> int:
+    """The checks of :meth:`Network._validate` on one layer whose inputs are at most
+    ``largest_input``; its largest output code (cached: the networks of a search share
+    most of their layers)."""
+    if not layer.neurons:
+        raise ValueError(f"layer {index} has no neurons")
+    count = layer.n_inputs
+    for neuron in layer.neurons:
+        if len(neuron.weights) != count:
+            raise ValueError(f"layer {index}: neurons disagree on the input count")
+        if (neuron.activation is None) != last:
+            raise ValueError("only the output layer has neurons without activation")
+    # a cheap bound, so that the emulator's int64 can never wrap: an accumulator's magnitude
+    # is at most |bias| + sum |w| * largest input
+    if max(abs(n.bias) + sum(abs(w) for w in n.weights) * largest_input
+           for n in layer.neurons) >= INT64_SAFE:
+        raise ValueError("accumulator range exceeds 62 bits: reduce the bit widths")
+    return max(_largest_code(n.activation) for n in layer.neurons)
 
 
 @dataclass(frozen=True)
@@ -446,24 +460,12 @@ class Network:
             raise ValueError("a network needs at least one layer")
         if not 1 <= self.input_bits <= 32:
             raise ValueError(f"input_bits must be 1..32, got {self.input_bits}")
+        largest_input = (1 << self.input_bits) - 1
         for index, layer in enumerate(self.layers):
-            last = index == len(self.layers) - 1
-            if not layer.neurons:
-                raise ValueError(f"layer {index} has no neurons")
-            for neuron in layer.neurons:
-                if len(neuron.weights) != layer.n_inputs:
-                    raise ValueError(f"layer {index}: neurons disagree on the input count")
-                if (neuron.activation is None) != last:
-                    raise ValueError("only the output layer has neurons without activation")
+            largest_input = _checked_layer(layer, index, index == len(self.layers) - 1,
+                                           largest_input)
             if index and layer.n_inputs != len(self.layers[index - 1].neurons):
                 raise ValueError(f"layer {index} does not take layer {index - 1}'s outputs")
-        # a cheap bound, so that the emulator's int64 can never wrap
-        largest_input = (1 << self.input_bits) - 1
-        for layer in self.layers:
-            magnitudes, largest_code = _magnitudes(layer)
-            if max(b + s * largest_input for b, s in magnitudes) >= INT64_SAFE:
-                raise ValueError("accumulator range exceeds 62 bits: reduce the bit widths")
-            largest_input = largest_code
         n_out = len(self.layers[-1].neurons)
         if self.n_classes < 2:
             raise ValueError("a classifier needs at least two classes")

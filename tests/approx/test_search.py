@@ -274,6 +274,31 @@ def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check()
         assert score.within(candidate) is passes
 
 
+def test_the_first_candidate_within_the_budget_is_the_one_a_whole_confirmation_finds():
+    """Scorer.first_within checks the neighbourhoods only until one candidate passes: it
+    must pick what confirming every candidate on every split picks.  Thresholds 30 (fails
+    the validation split), 20 (threaded between the samples: fails only a neighbourhood)
+    and 16 (the exact design) in several orders."""
+    from bespoke.ir import Layer, Network, Neuron
+    from bespoke.approx.scoring import Scorer
+
+    def network(threshold):
+        return Network(4, (Layer((Neuron((0, 0), 0, None), Neuron((1, 1), -threshold, None))),),
+                       "argmax", 2)
+
+    codes = np.array([[3, 3]] * 10 + [[3, 8]] * 10 + [[8, 3]] * 10 + [[12, 12]] * 10)
+    labels = np.array([0] * 30 + [1] * 10)
+    score = Scorer(network(16), codes, labels, codes, labels, UNIT_COSTS, 0.01, 16384)
+    for order in ((30, 20, 16, 20), (20, 20, 20, 16), (16, 30), (30, 20), (20,), ()):
+        scored = score([network(t) for t in order], [f"threshold {t}" for t in order])
+        whole = next((c for c in score.confirm(scored) if score.within(c)), None)
+        for chunk in (1, 2, 8):
+            assert score.first_within(scored, chunk) == whole
+        assert (whole is None) == (16 not in order)
+        if whole is not None:
+            assert whole.move == "threshold 16" and whole.train_accuracy == 1.0
+
+
 def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():
     """The exact design (class 1 from code 9) is wrong on samples at code 9; a candidate
     (class 1 from code 12) is right on them and on their neighbours, so it wins and never
