@@ -84,8 +84,9 @@ STAGES = ("search", "generate", "simulate", "synthesize.yosys", "synthesize.gate
           "synthesize.formal", "baseline")
 
 
-def one(name: str, work: Path, seed: int) -> dict:
-    """Train, write and compile one size (run in a process of its own)."""
+def one(name: str, work: Path, seed: int, budget_points: float = 1.0) -> dict:
+    """Train, write and compile one size (run in a process of its own), with an accuracy
+    budget of ``budget_points`` (the flow's default: 1)."""
     from bespoke.flow import CompileConfig, run_compile
 
     data, hidden, search_time = CASES[name]
@@ -96,13 +97,14 @@ def one(name: str, work: Path, seed: int) -> dict:
     start = time.perf_counter()
     report = run_compile(CompileConfig(work / "model.pkl", work / "data.csv", work / "out",
                                        seed=seed, search_time_s=search_time, adc=False,
+                                       max_accuracy_loss=budget_points / 100,
                                        force=True))
     wall = time.perf_counter() - start
     timing = json.loads((work / "out" / "timing.json").read_text())
     approx, base = report["approximation"], report["baseline"]
     return {
         "design": name, "topology": "-".join(map(str, report["model"]["topology"])),
-        "search_time_s": search_time,
+        "search_time_s": search_time, "budget_points": budget_points,
         "wall_s": round(wall, 1), "stages_s": {k: timing.get(k, 0.0) for k in STAGES},
         "search_evaluations": approx["evaluations"],
         "search_per_second": round(approx["evaluations"] / max(timing["search"], 1e-9), 1),
@@ -121,10 +123,11 @@ def one(name: str, work: Path, seed: int) -> dict:
     }
 
 
-def in_own_process(name: str, work: Path, seed: int) -> dict:
+def in_own_process(name: str, work: Path, seed: int, budget_points: float = 1.0) -> dict:
     """:func:`one` in a new Python process (so that its peak memory is its own)."""
     done = subprocess.run([sys.executable, __file__, "--one", name, "--work", str(work),
-                           "--seed", str(seed)], check=True, capture_output=True, text=True)
+                           "--seed", str(seed), "--budget", str(budget_points)],
+                          check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -177,9 +180,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a size, in a process of its own
     parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, Path(args.work), args.seed)))
+        print(json.dumps(one(args.one, Path(args.work), args.seed, args.budget)))
         return 0
     names = list(CASES)[:QUICK] if args.quick else list(CASES)
     rows = []
