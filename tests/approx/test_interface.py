@@ -137,11 +137,13 @@ def test_the_batched_bounds_equal_rescoring_each_candidate_from_scratch():
     within = expected <= limit
     assert np.allclose(pruned[within], expected[within], rtol=0, atol=1e-12)
     assert np.all(pruned[~within] > limit)
-    # the placement costs kept between calls follow a change to another input's ADC
+    # the placement costs kept between calls follow a change to another input's ADC (the
+    # candidate that changes the most answers, so that some of input 0's costs move)
     before = evaluator.code_costs(0)
-    evaluator.accept(2, candidates[0])
+    changed = candidates[int(np.argmax(expected))]
+    evaluator.accept(2, changed)
     fresh = _InterfaceScorer(net, scorer)
-    fresh.rebase(maps[:2] + [candidates[0]] + maps[3:])
+    fresh.rebase(maps[:2] + [changed] + maps[3:])
     after, expected_costs = evaluator.code_costs(0), fresh.code_costs(0)
     assert np.array_equal(after[0], expected_costs[0])
     assert np.array_equal(after[1], expected_costs[1])
