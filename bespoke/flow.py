@@ -22,6 +22,7 @@ from .report import pages as report
 from .model.data import read_csv
 from .model.fit_check import FitCheck, check_fit, refuse_unless_fits
 from .model.splits import Splits, load_splits
+from .model.quantize import precision_warning
 from .design import Design, compile
 from .errors import BespokeError, VerificationError
 from .model.ingest import load_input_scaler, load_model
@@ -165,6 +166,10 @@ def run_compile(config: CompileConfig) -> dict:
         design = compile(mlp, X_train, mlp.classes[y_train], input_bits=config.input_bits,
                          weight_bits=config.weight_bits, activation_bits=config.activation_bits,
                          feature_names=data.feature_names)
+        precision = precision_warning(mlp, X_train, y_train, design.options, design.network,
+                                      design.quantizer)
+        if precision:
+            log.warning("%s", precision)
     if config.approximate:  # what the search trains and validates on
         X_train, y_train = splits.search_training.X, splits.search_training.y
         X_val, y_val = splits.validation.X, splits.validation.y
@@ -206,6 +211,8 @@ def run_compile(config: CompileConfig) -> dict:
 
     def complete(staging: Path, result) -> dict:
         result_report = _build_report(config, design, mlp, splits, fit, result)
+        if precision:
+            result_report["warnings"].append(precision)
         if search is not None:
             result_report["approximation"] = _approximation_report(search, exact_design)
             write_front(search, staging / "approximation")

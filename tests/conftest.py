@@ -105,6 +105,25 @@ def _train(dataset: str, activation: str, hidden: tuple[int, ...], scaler: bool)
     return model, X_train, X_test, y_train, y_test
 
 
+def ill_conditioned():
+    """One hidden ReLU ``h = 100 x`` and three logits ``100 h``, ``100.3 h - 3``,
+    ``100.6 h - 9``: class 1 from h = 10, class 2 from h = 20, decided by differences of a
+    few tenths between weights of 100, which 8 bits under one scale cannot tell apart (as
+    an L-BFGS model can be: logits of 40 000 that differ by 30).  Inputs 0 to 0.3."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    X = np.linspace(0.0, 0.3, 301)[:, None]
+    y = np.digitize(100 * X[:, 0], [10, 20])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier((1,), max_iter=5, random_state=0).fit(X, y)  # its shape, classes
+    model.coefs_ = [np.array([[100.0]]), np.array([[100.0, 100.3, 100.6]])]
+    model.intercepts_ = [np.array([0.0]), np.array([0.0, -3.0, -9.0])]
+    assert model.score(X, y) > 0.99
+    return model, X, y
+
+
 @pytest.fixture
 def shared_datasets() -> Path:
     path = SHARED / "datasets"

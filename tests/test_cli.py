@@ -1,6 +1,7 @@
 """The command line end to end: real Icarus simulation, real files."""
 import json
 import pickle
+import re
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from sklearn.preprocessing import MinMaxScaler
 from bespoke.cli import main
 from bespoke.model.data import read_csv
 
-from .conftest import trained, write_csv
+from .conftest import ill_conditioned, trained, write_csv
 
 
 def test_compile_a_shared_dataset_with_a_pipeline(shared_datasets, tmp_path):
@@ -73,6 +74,30 @@ def test_a_constant_classifier_compiles_to_no_gates(tmp_path):
     assert report["cells"] == 0 and report["area"]["um2"] == 0
     assert report["gate_level"]["verification"]["mismatches"] == 0
 
+
+
+def test_a_model_its_widths_cannot_resolve_is_compiled_with_a_warning_naming_wider_ones(
+        tmp_path, caplog):
+    """The exact design of a model whose decisions hinge on a few tenths between weights
+    of 100 loses most of its accuracy at 8-bit weights: the report and the log say so, and
+    which wider options would keep it; with those the warning is gone."""
+    model, X, y = ill_conditioned()
+    joblib.dump(model, tmp_path / "m.pkl")
+    write_csv(tmp_path / "d.csv", X, y)
+    argv = ["compile", "--exact", "--no-adc", "--no-synth", str(tmp_path / "m.pkl"),
+            "--data", str(tmp_path / "d.csv"), "--random-vectors", "10"]
+    assert main([*argv, "-o", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    [warning] = [w for w in report["warnings"] if "training accuracy against the float" in w]
+    assert warning in caplog.text
+    assert report["accuracy"]["quantized"] < report["accuracy"]["float"] - 0.2
+    # the options it names keep the model's accuracy
+    wider = re.search(r"with ((?:--\S+ \d+ ?)+) it loses", warning).group(1).split()
+    assert "--weight-bits" in wider
+    assert main([*argv, "-o", str(tmp_path / "wide"), *wider]) == 0
+    report = json.loads((tmp_path / "wide" / "report.json").read_text())
+    assert not any("training accuracy against the float" in w for w in report["warnings"])
+    assert report["accuracy"]["quantized"] >= report["accuracy"]["float"] - 0.02
 
 @pytest.fixture
 def csv_and_models(tmp_path):

@@ -15,12 +15,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import BespokeError
-from ..ir.emulate import activate
+from ..ir.emulate import activate, predict_codes
 from .ingest import FloatMLP
 from ..ir.network import ClampActivation, Layer, Network, Neuron, ThresholdActivation
 
@@ -240,3 +240,56 @@ def quantize(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray | None = No
     output = "sign" if mlp.out_activation == "logistic" else "argmax"
     network = Network(options.input_bits, tuple(layers), output, len(mlp.classes))
     return network, quantizer
+
+
+#: the flow warns when the exact design's training accuracy is this many points or more below
+#: the float model's (4-bit inputs and 8-bit weights cost the suite's models at most 1.6 points
+#: of test accuracy, one sample: benchmarks/results/suite.md)
+PRECISION_WARNING_POINTS = 2.0
+
+
+def training_loss_points(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
+                         network: Network, quantizer: InputQuantizer) -> float:
+    """Points of accuracy on ``X_train`` (class indices ``y_train``) that ``network`` (read
+    through ``quantizer``) loses against the float model."""
+    z = mlp.logits(X_train)
+    floating = (z[:, 0] > 0).astype(np.int64) if z.shape[1] == 1 else np.argmax(z, axis=1)
+    exact = predict_codes(network, quantizer.codes(X_train))
+    return float(100 * (np.mean(floating == y_train) - np.mean(exact == y_train)))
+
+
+def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
+                      options: QuantizeOptions, network: Network,
+                      quantizer: InputQuantizer) -> str | None:
+    """A warning when the exact design (``network``, built with ``options``) loses
+    :data:`PRECISION_WARNING_POINTS` or more of training accuracy against the float model,
+    with the first wider option (more weight bits, then more input bits too) that brings
+    the loss under half of that, if one does; None otherwise.
+
+    A model whose decisions hinge on small differences between large, nearly equal sums
+    (as L-BFGS training on a small dataset can give: logits of 40 000 that differ by 30)
+    cannot be resolved by 8-bit weights sharing one power-of-two scale per layer; more
+    weight bits can."""
+    loss = training_loss_points(mlp, X_train, y_train, network, quantizer)
+    if loss < PRECISION_WARNING_POINTS:
+        return None
+    said = (f"the exact design ({options.input_bits}-bit inputs, {options.weight_bits}-bit "
+            f"weights) loses {loss:.1f} points of training accuracy against the float model: "
+            "its decisions hinge on differences these widths cannot resolve")
+    tried = []
+    for inputs, weights in ((options.input_bits, options.weight_bits + 4),
+                            (options.input_bits, 16), (options.input_bits + 4, 16)):
+        inputs, weights = min(inputs, 16), min(weights, 16)
+        if (inputs, weights) in tried or (inputs, weights) == (options.input_bits,
+                                                               options.weight_bits):
+            continue
+        tried.append((inputs, weights))
+        wider = replace(options, input_bits=inputs, weight_bits=weights)
+        fixed = training_loss_points(mlp, X_train, y_train, *quantize(mlp, X_train, y_train, wider))
+        if fixed < PRECISION_WARNING_POINTS / 2:
+            flags = " ".join([f"--weight-bits {weights}"]
+                             + ([f"--input-bits {inputs}"] if inputs != options.input_bits else []))
+            kept = f"it loses {fixed:.1f}" if fixed >= 0.05 else "it loses none"
+            return f"{said}; with {flags} {kept}"
+    return (f"{said}, nor can wider ones up to 16 bits: a model trained with more weight "
+            "decay (MLPClassifier's alpha) is better conditioned")

@@ -11,7 +11,7 @@ from bespoke.ir import ClampActivation, ThresholdActivation
 from bespoke.model.quantize import (InputQuantizer, QuantizeOptions, comparator_decode,
                               comparator_thresholds, quantize)
 
-from ..conftest import ACTIVATIONS, trained
+from ..conftest import ACTIVATIONS, ill_conditioned, trained
 
 
 @pytest.mark.parametrize("activation", ["logistic", "tanh"])
@@ -76,3 +76,26 @@ def test_bit_widths_out_of_range_are_refused(kwargs):
 def test_comparator_banks_wider_than_8_bits_are_refused():
     with pytest.raises(BespokeError, match="comparators per neuron"):
         QuantizeOptions(activation_bits=9).hidden_bits("tanh")
+
+
+def test_a_model_that_its_widths_cannot_resolve_gets_a_warning_naming_wider_ones():
+    from bespoke.model.quantize import precision_warning, training_loss_points
+
+    model, X, y = ill_conditioned()
+    mlp = from_estimator(model)
+    index = align_labels(y, mlp.classes)
+    options = QuantizeOptions()
+    network, quantizer = quantize(mlp, X, index, options)
+    assert training_loss_points(mlp, X, index, network, quantizer) > 20  # 4-bit codes suffice
+    warning = precision_warning(mlp, X, index, options, network, quantizer)
+    assert warning is not None and "8-bit weights" in warning and "--weight-bits 12" in warning
+    wider = QuantizeOptions(weight_bits=12)
+    network, quantizer = quantize(mlp, X, index, wider)
+    assert training_loss_points(mlp, X, index, network, quantizer) < 1
+    assert precision_warning(mlp, X, index, wider, network, quantizer) is None
+    # an ordinary model gets none
+    model, X_train, _, y_train, _ = trained("iris", "relu")
+    mlp = from_estimator(model)
+    index = align_labels(y_train, mlp.classes)
+    network, quantizer = quantize(mlp, X_train, index, options)
+    assert precision_warning(mlp, X_train, index, options, network, quantizer) is None
