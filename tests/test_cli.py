@@ -75,7 +75,6 @@ def test_a_constant_classifier_compiles_to_no_gates(tmp_path):
     assert report["gate_level"]["verification"]["mismatches"] == 0
 
 
-
 def test_a_model_its_widths_cannot_resolve_is_compiled_with_a_warning_naming_wider_ones(
         tmp_path, caplog):
     """The exact design of a model whose decisions hinge on a few tenths between weights
@@ -98,6 +97,7 @@ def test_a_model_its_widths_cannot_resolve_is_compiled_with_a_warning_naming_wid
     report = json.loads((tmp_path / "wide" / "report.json").read_text())
     assert not any("training accuracy against the float" in w for w in report["warnings"])
     assert report["accuracy"]["quantized"] >= report["accuracy"]["float"] - 0.02
+
 
 @pytest.fixture
 def csv_and_models(tmp_path):

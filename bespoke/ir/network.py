@@ -356,10 +356,9 @@ def table_inputs(layer: Layer, inputs: tuple[Interval, ...]) -> tuple[int, ...] 
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _checked_layer(layer: Layer, index: int, last: bool, largest_input: int) -> int:
-    """The checks of :meth:`Network._validate` on one layer whose inputs are at most
-    ``largest_input``; its largest output code (cached: the networks of a search share
-    most of their layers)."""
+def _check_structure(layer: Layer, index: int, last: bool) -> None:
+    """The structural checks of :meth:`Network._validate` on one layer (cached: the networks
+    of a search share most of their layers)."""
     if not layer.neurons:
         raise ValueError(f"layer {index} has no neurons")
     count = layer.n_inputs
@@ -368,8 +367,13 @@ def _checked_layer(layer: Layer, index: int, last: bool, largest_input: int) -> 
             raise ValueError(f"layer {index}: neurons disagree on the input count")
         if (neuron.activation is None) != last:
             raise ValueError("only the output layer has neurons without activation")
-    # a cheap bound, so that the emulator's int64 can never wrap: an accumulator's magnitude
-    # is at most |bias| + sum |w| * largest input
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _checked_range(layer: Layer, largest_input: int) -> int:
+    """A cheap bound, so that the emulator's int64 can never wrap: an accumulator's magnitude
+    is at most ``|bias| + sum |w| * largest input``; the layer's largest output code
+    (cached, as :func:`_check_structure`)."""
     if max(abs(n.bias) + sum(abs(w) for w in n.weights) * largest_input
            for n in layer.neurons) >= INT64_SAFE:
         raise ValueError("accumulator range exceeds 62 bits: reduce the bit widths")
@@ -460,12 +464,13 @@ class Network:
             raise ValueError("a network needs at least one layer")
         if not 1 <= self.input_bits <= 32:
             raise ValueError(f"input_bits must be 1..32, got {self.input_bits}")
-        largest_input = (1 << self.input_bits) - 1
         for index, layer in enumerate(self.layers):
-            largest_input = _checked_layer(layer, index, index == len(self.layers) - 1,
-                                           largest_input)
+            _check_structure(layer, index, index == len(self.layers) - 1)
             if index and layer.n_inputs != len(self.layers[index - 1].neurons):
                 raise ValueError(f"layer {index} does not take layer {index - 1}'s outputs")
+        largest_input = (1 << self.input_bits) - 1
+        for layer in self.layers:
+            largest_input = _checked_range(layer, largest_input)
         n_out = len(self.layers[-1].neurons)
         if self.n_classes < 2:
             raise ValueError("a classifier needs at least two classes")

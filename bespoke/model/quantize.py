@@ -263,8 +263,9 @@ def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
                       quantizer: InputQuantizer) -> str | None:
     """A warning when the exact design (``network``, built with ``options``) loses
     :data:`PRECISION_WARNING_POINTS` or more of training accuracy against the float model,
-    with the first wider option (more weight bits, then more input bits too) that brings
-    the loss under half of that, if one does; None otherwise.
+    with the first wider option (more weight bits, then more input bits too; hidden codes
+    at least as wide as the default) that brings the loss under half of that, if one does;
+    None otherwise.
 
     A model whose decisions hinge on small differences between large, nearly equal sums
     (as L-BFGS training on a small dataset can give: logits of 40 000 that differ by 30)
@@ -273,23 +274,35 @@ def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
     loss = training_loss_points(mlp, X_train, y_train, network, quantizer)
     if loss < PRECISION_WARNING_POINTS:
         return None
+    hidden = options.hidden_bits(mlp.activation) if len(network.layers) > 1 else 0
     said = (f"the exact design ({options.input_bits}-bit inputs, {options.weight_bits}-bit "
-            f"weights) loses {loss:.1f} points of training accuracy against the float model: "
-            "its decisions hinge on differences these widths cannot resolve")
+            "weights" + (f", {hidden}-bit hidden codes" if hidden else "") + f") loses "
+            f"{loss:.2f} points of training accuracy against the float model: these widths "
+            "cannot resolve its decisions")
+    activations = max(hidden, QuantizeOptions().hidden_bits(mlp.activation)) if hidden else None
     tried = []
     for inputs, weights in ((options.input_bits, options.weight_bits + 4),
                             (options.input_bits, 16), (options.input_bits + 4, 16)):
-        inputs, weights = min(inputs, 16), min(weights, 16)
-        if (inputs, weights) in tried or (inputs, weights) == (options.input_bits,
-                                                               options.weight_bits):
+        wider = (min(inputs, 16), min(weights, 16), activations)
+        if wider in tried or wider == (options.input_bits, options.weight_bits, hidden or None):
             continue
-        tried.append((inputs, weights))
-        wider = replace(options, input_bits=inputs, weight_bits=weights)
-        fixed = training_loss_points(mlp, X_train, y_train, *quantize(mlp, X_train, y_train, wider))
+        tried.append(wider)
+        inputs, weights, _ = wider
+        try:
+            trial = replace(options, input_bits=inputs, weight_bits=weights,
+                            activation_bits=activations)
+            fixed = training_loss_points(mlp, X_train, y_train,
+                                         *quantize(mlp, X_train, y_train, trial))
+        except (ValueError, BespokeError):  # a width the IR cannot hold: not an option
+            continue
         if fixed < PRECISION_WARNING_POINTS / 2:
             flags = " ".join([f"--weight-bits {weights}"]
-                             + ([f"--input-bits {inputs}"] if inputs != options.input_bits else []))
-            kept = f"it loses {fixed:.1f}" if fixed >= 0.05 else "it loses none"
+                             + ([f"--input-bits {inputs}"] if inputs != options.input_bits else [])
+                             + ([f"--activation-bits {activations}"]
+                                if activations and activations != hidden else []))
+            kept = f"it loses {fixed:.2f}" if fixed >= 0.005 else "it loses none"
             return f"{said}; with {flags} {kept}"
+    if not tried:
+        return f"{said}, and bespoke builds no wider inputs or weights than 16 bits"
     return (f"{said}, nor can wider ones up to 16 bits: a model trained with more weight "
             "decay (MLPClassifier's alpha) is better conditioned")

@@ -276,9 +276,10 @@ def test_a_boundary_threaded_between_the_samples_fails_the_neighbourhood_check()
 
 def test_the_first_candidate_within_the_budget_is_the_one_a_whole_confirmation_finds():
     """Scorer.first_within checks the neighbourhoods only until one candidate passes: it
-    must pick what confirming every candidate on every split picks.  Thresholds 30 (fails
-    the validation split), 20 (threaded between the samples: fails only a neighbourhood)
-    and 16 (the exact design) in several orders."""
+    must pick what confirming every candidate on every split picks, with the same bound.
+    Class 1 from x0 + x1 = threshold: 30 fails the validation split, 20 is threaded between
+    the samples (fails only a neighbourhood at a 1-point budget), 16-19 pass; at 15 points
+    15 and 20 pass too, on bounds that only their neighbourhoods give them."""
     from bespoke.ir import Layer, Network, Neuron
     from bespoke.approx.scoring import Scorer
 
@@ -288,15 +289,23 @@ def test_the_first_candidate_within_the_budget_is_the_one_a_whole_confirmation_f
 
     codes = np.array([[3, 3]] * 10 + [[3, 8]] * 10 + [[8, 3]] * 10 + [[12, 12]] * 10)
     labels = np.array([0] * 30 + [1] * 10)
-    score = Scorer(network(16), codes, labels, codes, labels, UNIT_COSTS, 0.01, 16384)
-    for order in ((30, 20, 16, 20), (20, 20, 20, 16), (16, 30), (30, 20), (20,), ()):
-        scored = score([network(t) for t in order], [f"threshold {t}" for t in order])
-        whole = next((c for c in score.confirm(scored) if score.within(c)), None)
-        for chunk in (1, 2, 8):
-            assert score.first_within(scored, chunk) == whole
-        assert (whole is None) == (16 not in order)
-        if whole is not None:
-            assert whole.move == "threshold 16" and whole.train_accuracy == 1.0
+    orders = ((30, 20, 16, 20), (20, 20, 20, 16), (20, 18, 16), (30, 19, 17), (15, 20, 17),
+              (20, 15), (16, 30), (30, 20), (20,), ())
+    picked = set()
+    for budget in (0.01, 0.15):
+        score = Scorer(network(16), codes, labels, codes, labels, UNIT_COSTS, budget, 16384)
+        for order in orders:
+            scored = score([network(t) for t in order], [f"threshold {t}" for t in order])
+            whole = next((c for c in score.confirm(scored) if score.within(c)), None)
+            for chunk in (1, 2, 8):
+                assert score.first_within(scored, chunk) == whole
+            if whole is not None:
+                assert whole.train_accuracy is not None
+                picked.add((budget, whole.move, round(whole.loss_bound, 6)))
+    # the orders reach past their first candidate, and one choice rests on a neighbourhood
+    assert {(0.01, "threshold 18"), (0.01, "threshold 19"), (0.15, "threshold 15"),
+            (0.15, "threshold 20")} <= {(b, m) for b, m, _ in picked}
+    assert all(bound > 0.1 for b, m, bound in picked if m in ("threshold 15", "threshold 20"))
 
 
 def test_wins_in_the_neighbourhood_do_not_pay_for_changing_many_answers():

@@ -1,4 +1,5 @@
 import math
+import re
 
 import numpy as np
 import pytest
@@ -88,14 +89,24 @@ def test_a_model_that_its_widths_cannot_resolve_gets_a_warning_naming_wider_ones
     network, quantizer = quantize(mlp, X, index, options)
     assert training_loss_points(mlp, X, index, network, quantizer) > 20  # 4-bit codes suffice
     warning = precision_warning(mlp, X, index, options, network, quantizer)
-    assert warning is not None and "8-bit weights" in warning and "--weight-bits 12" in warning
-    wider = QuantizeOptions(weight_bits=12)
+    assert warning is not None and "8-bit weights" in warning
+    # the widths it names keep the float model's accuracy, and get no warning
+    named = dict(re.findall(r"--(weight|input)-bits (\d+)", warning))
+    assert "weight" in named
+    wider = QuantizeOptions(input_bits=int(named.get("input", 4)), weight_bits=int(named["weight"]))
     network, quantizer = quantize(mlp, X, index, wider)
     assert training_loss_points(mlp, X, index, network, quantizer) < 1
     assert precision_warning(mlp, X, index, wider, network, quantizer) is None
-    # an ordinary model gets none
-    model, X_train, _, y_train, _ = trained("iris", "relu")
-    mlp = from_estimator(model)
-    index = align_labels(y_train, mlp.classes)
-    network, quantizer = quantize(mlp, X_train, index, options)
-    assert precision_warning(mlp, X_train, index, options, network, quantizer) is None
+    # ordinary models get none: a 3-class one and a binary one (a sign output)
+    for dataset in ("iris", "cancer8"):
+        model, X_train, _, y_train, _ = trained(dataset, "relu")
+        mlp = from_estimator(model)
+        index = align_labels(y_train, mlp.classes)
+        network, quantizer = quantize(mlp, X_train, index, options)
+        assert abs(training_loss_points(mlp, X_train, index, network, quantizer)) < 2
+        assert precision_warning(mlp, X_train, index, options, network, quantizer) is None
+    # too narrow on purpose: a binary model with 3-bit weights and 1-bit hidden codes is
+    # told to widen its hidden codes too
+    network, quantizer = quantize(mlp, X_train, index, QuantizeOptions(4, 3, 1))
+    warning = precision_warning(mlp, X_train, index, QuantizeOptions(4, 3, 1), network, quantizer)
+    assert warning is not None and "--activation-bits 8" in warning
