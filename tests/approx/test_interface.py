@@ -202,7 +202,7 @@ def test_another_finalist_is_kept_only_where_its_system_is_clearly_smaller():
     from bespoke.approx.greedy import greedy_search
     from bespoke.approx.interface import ALTERNATIVE_MARGIN, fit_interface
 
-    model, X_train, _, y_train, _ = trained("iris", "relu", (5,))
+    model, X_train, _, y_train, _ = trained("iris", "relu", (6,))
     exact = bespoke.compile(model, X_train, y_train)
     index = bespoke.model.align_labels(y_train, exact.classes)
     codes, sensor = exact.codes(X_train), exact.sensor(X_train)
