@@ -210,9 +210,7 @@ def run_compile(config: CompileConfig) -> dict:
                                 config.seed)
 
     def complete(staging: Path, result) -> dict:
-        result_report = _build_report(config, design, mlp, splits, fit, result)
-        if precision:
-            result_report["warnings"].append(precision)
+        result_report = _build_report(config, design, mlp, splits, fit, result, precision)
         if search is not None:
             result_report["approximation"] = _approximation_report(search, exact_design)
             write_front(search, staging / "approximation")
@@ -464,7 +462,7 @@ def _replace(staging: Path, outdir: Path) -> None:
 
 
 def _build_report(config: CompileConfig, design: Design, mlp, splits: Splits, fit: FitCheck,
-                  result) -> dict:
+                  result, precision: str | None) -> dict:
     n_test = len(splits.test.y)
     float_pred = mlp.predict(splits.test.X)
     quant_pred = design.predict(splits.test.X)
@@ -478,7 +476,8 @@ def _build_report(config: CompileConfig, design: Design, mlp, splits: Splits, fi
         "data": {"name": config.data.name, "label_column": config.label_column,
                  "n_train": len(splits.training.y), "n_test": n_test,
                  "parts": splits.describe(), "fit_check": fit.to_dict()},
-        "warnings": list(splits.warnings) + [f"--force: {finding}" for finding in fit.findings],
+        "warnings": list(splits.warnings) + [f"--force: {finding}" for finding in fit.findings]
+        + ([precision] if precision else []),
         "options": {k: (v.name if isinstance(v, Path) else v) for k, v in asdict(config).items()
                     if k not in ("model", "data", "outdir")},
         "accuracy": {"float": float(np.mean(float_pred == truth)),

@@ -181,11 +181,37 @@ class Scorer:
         """The same candidates with the training split's check added to their bound, then
         for those still within the budget each neighbourhood's (each check costs more than
         the one before, so it runs only where it can matter)."""
+        return self._on_neighbourhoods(self._on_training(candidates))
+
+    def first_within(self, candidates: list[Candidate], chunk: int = 8) -> Candidate | None:
+        """The first of ``candidates`` (in their order) that stays within the budget on
+        every split, confirmed as :meth:`confirm` would (None if none does).  Checks the
+        training split a ``chunk`` at a time, and the neighbourhoods (the costliest, 16 384
+        samples) only for the candidates that passed it, in order, until one passes: those
+        after the first that does are never needed."""
+        for part in batches([c for c in candidates if self.within(c)], chunk):
+            passing = [c for c in self._on_training(part) if self.within(c)]
+            size = 1
+            while passing:  # one, then two, four, ...: most often the first one passes
+                head, passing = passing[:size], passing[size:]
+                head = [c for c in self._on_neighbourhoods(head) if self.within(c)]
+                if head:
+                    return head[0]
+                size *= 2
+        return None
+
+    def _on_training(self, candidates: list[Candidate]) -> list[Candidate]:
+        """``candidates`` with their training accuracy and the training split's bound."""
         if not candidates:
             return []
         accuracy, bound = self._paired(1, [c.network for c in candidates])
-        confirmed = [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
-                     for c, a, b in zip(candidates, accuracy, bound)]
+        return [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
+                for c, a, b in zip(candidates, accuracy, bound)]
+
+    def _on_neighbourhoods(self, candidates: list[Candidate]) -> list[Candidate]:
+        """``candidates`` with each neighbourhood's bound added, for those still within the
+        budget after the splits before it."""
+        confirmed = list(candidates)
         passing = [i for i, c in enumerate(confirmed) if self.within(c)]
         for split in range(self.NEIGHBOURHOOD, len(self.splits)):
             if not passing:
@@ -196,32 +222,6 @@ class Scorer:
                                        loss_bound=max(confirmed[i].loss_bound, float(b)))
             passing = [i for i in passing if self.within(confirmed[i])]
         return confirmed
-
-    def first_within(self, candidates: list[Candidate], chunk: int = 8) -> Candidate | None:
-        """The first of ``candidates`` (in their order) that stays within the budget on
-        every split, confirmed as :meth:`confirm` would (None if none does).  Checks the
-        training split a ``chunk`` at a time, and the neighbourhoods (the costliest, 16 384
-        samples) only for the candidates that passed it, in order, until one passes: those
-        after the first that does are never needed."""
-        for part in batches([c for c in candidates if self.within(c)], chunk):
-            accuracy, bound = self._paired(1, [c.network for c in part])
-            passing = [replace(c, train_accuracy=float(a), loss_bound=max(c.loss_bound, float(b)))
-                       for c, a, b in zip(part, accuracy, bound)]
-            passing = [c for c in passing if self.within(c)]
-            size = 1
-            while passing:  # one, then two, four, ...: most often the first one passes
-                head, passing = passing[:size], passing[size:]
-                for split in range(self.NEIGHBOURHOOD, len(self.splits)):
-                    _, bound = self._paired(split, [c.network for c in head])
-                    head = [replace(c, loss_bound=max(c.loss_bound, float(b)))
-                            for c, b in zip(head, bound)]
-                    head = [c for c in head if self.within(c)]
-                    if not head:
-                        break
-                if head:
-                    return head[0]
-                size *= 2
-        return None
 
     def within(self, candidate: Candidate) -> bool:
         return candidate.loss_bound <= self.budget + 1e-12

@@ -252,10 +252,9 @@ def training_loss_points(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray
                          network: Network, quantizer: InputQuantizer) -> float:
     """Points of accuracy on ``X_train`` (class indices ``y_train``) that ``network`` (read
     through ``quantizer``) loses against the float model."""
-    z = mlp.logits(X_train)
-    floating = (z[:, 0] > 0).astype(np.int64) if z.shape[1] == 1 else np.argmax(z, axis=1)
-    exact = predict_codes(network, quantizer.codes(X_train))
-    return float(100 * (np.mean(floating == y_train) - np.mean(exact == y_train)))
+    floating = np.mean(np.asarray(mlp.predict(X_train)) == mlp.classes[y_train])
+    exact = np.mean(predict_codes(network, quantizer.codes(X_train)) == y_train)
+    return float(100 * (floating - exact))
 
 
 def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
