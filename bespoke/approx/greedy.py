@@ -19,6 +19,7 @@ from .candidates import (Candidate, ProgressBar, SearchOptions, SearchResult,
                          pareto_front)
 from .estimate import AreaModel
 from .scoring import Scorer, changed_neurons
+from .threads import one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +230,7 @@ def _step(moves: Iterator[tuple[str, Callable[[], Network | None]]], current: Ca
     return best, taken, beyond
 
 
+@one_blas_thread
 def greedy_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                   val_labels: np.ndarray, model: AreaModel,
                   options: SearchOptions = SearchOptions(),

@@ -44,6 +44,7 @@ from ..ir.network import Network
 from .candidates import SearchOptions, SearchResult
 from .placement import optimal_quantizer
 from .scoring import Scorer, loss_bound
+from .threads import one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +287,7 @@ ALTERNATIVE_MARGIN = 0.10
 MIN_ALTERNATIVE_S = 2.0
 
 
+@one_blas_thread
 def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
                   train_labels: np.ndarray, val_sensor: np.ndarray, val_labels: np.ndarray,
                   adc: AdcModel, *, max_accuracy_loss: float, time_budget_s: float,
@@ -428,6 +430,7 @@ def _time_left(deadline: float, kept_s: float) -> float:
     return max(deadline - time.perf_counter() - kept_s, 0.0)
 
 
+@one_blas_thread
 def search_interface(network: Network, scorer: Scorer, adc: AdcModel, *,
                      sensor_bits: int = SENSOR_BITS, time_budget_s: float = 30.0,
                      off_grid: bool = True, progress: Callable[[str], None] | None = None,

@@ -18,6 +18,7 @@ from . import knobs as ax
 from .candidates import Candidate, ProgressBar, SearchOptions, pareto_front
 from .estimate import AreaModel
 from .scoring import Scorer
+from .threads import one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class GenomeDecoder:
         return replace(exact, layers=tuple(layers), decision_shift=g[-1])
 
 
+@one_blas_thread
 def nsga2_search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray,
                  val_labels: np.ndarray, model: AreaModel, options: SearchOptions = SearchOptions(),
                  *, seed: int = 0, population: int = 60, generations: int | None = None,

@@ -45,6 +45,7 @@ import numpy as np
 
 from ..ir.emulate import trace
 from ..ir.network import ClampActivation, Network, csd_digits
+from .threads import one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@one_blas_thread
 def train(exact: Network, train_codes: np.ndarray, train_labels: np.ndarray,
           options: QatOptions = QatOptions()) -> QatResult:
     """The exact design trained with the circuit in the loop, once per digit penalty (see

@@ -38,6 +38,7 @@ from .knobs import _replace_neuron, _values_with_digits
 from ..ir.emulate import accumulate, activate, decide, trace
 from .estimate import AreaModel
 from ..ir.network import ClampActivation, Network, Neuron, ThresholdActivation, _terms, csd_digits
+from .threads import one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ class _State:
         return np.stack(out)
 
 
+@one_blas_thread
 def retrain(network: Network, train_codes: np.ndarray, train_labels: np.ndarray,
             model: AreaModel, options: RetrainOptions = RetrainOptions(),
             progress: Callable[[str], None] | None = None,

@@ -39,6 +39,7 @@ from .estimate import AreaModel
 from .greedy import greedy_search
 from .nsga2 import nsga2_restart, restart_backend
 from .scoring import Scorer
+from .threads import one_blas_thread
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def polished_count(time_budget_s: float) -> int:
     return max(POLISHED, round(POLISHED * time_budget_s / 60))
 
 
+@one_blas_thread
 def search(exact: Network, train_codes: np.ndarray, val_codes: np.ndarray, val_labels: np.ndarray,
            model: AreaModel, options: SearchOptions = SearchOptions(), *, seed: int = 0,
            train_labels: np.ndarray | None = None,
