@@ -334,8 +334,14 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     # per mask, the change of the masked code: (moved pairs, masks)
     deltas = np.stack([((after >> mask) << mask) - ((before >> mask) << mask)
                        for mask, _ in per_mask], axis=1)
-    logits = base.accumulators[layer + 1][samples]  # a copy: (moved pairs, neurons)
     changed = replaced[moved]  # sorted
+    if layer + 1 == last and network.output == "argmax":
+        # most moved codes change the logits too little to overturn the decision: those
+        # pairs keep the base's class, and only the others are summed and decided
+        open_ = ~_decision_holds(network, base.accumulators[-1], per_mask, changed, samples,
+                                 deltas)
+        moved, samples, deltas, changed = moved[open_], samples[open_], deltas[open_], changed[open_]
+    logits = base.accumulators[layer + 1][samples]  # a copy: (moved pairs, neurons)
     for index in np.unique(changed):
         lo, hi = np.searchsorted(changed, index), np.searchsorted(changed, index, "right")
         weights = np.stack([matrix[index] for _, matrix in per_mask])  # (masks, neurons)
@@ -344,6 +350,31 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
         logits = accumulate(network.layers[later], activate(network.layers[later - 1], logits))
     result[order[moved], samples] = decide(network, logits)
     return result
+
+
+def _decision_holds(network: Network, logits: np.ndarray, per_mask, changed: np.ndarray,
+                    samples: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    """Per (changed input, sample) pair, True where the argmax provably keeps its winner
+    when input ``changed`` of the output layer moves by ``deltas`` (per mask of
+    ``per_mask``, the layer's ``(mask, W_m^T)``) on ``samples`` of the base ``logits``.
+
+    Each logit moves by ``sum_m delta_m * W_m[input, class]``.  Raw logits: the gap between
+    the winner and any other class moves by at most ``sum_m |delta_m| * spread_m[input]``
+    (the spread of the input's weights over the classes), so a winner ahead by more keeps
+    winning.  Through a ReLU or a shift the compared values ``max(l, 0) >> s`` each move
+    by at most ``(reach >> s) + 1`` for a logit move of ``reach``, so a lead of more than
+    twice that holds.  Ties go to the first index; a strict lead is never a tie."""
+    weights = np.stack([matrix for _, matrix in per_mask])  # (masks, inputs, classes)
+    size = np.abs(deltas)  # (pairs, masks)
+    shift, relu = network.decision_shift, network.output_relu
+    compared = _compared(logits, shift, relu) if shift or relu else logits
+    top = np.partition(compared, -2, axis=1)
+    lead = (top[:, -1] - top[:, -2])[samples]
+    if not shift and not relu:
+        spread = (weights.max(axis=2) - weights.min(axis=2)).T  # (inputs, masks)
+        return (size * spread[changed]).sum(axis=1) < lead
+    reach = (size * np.abs(weights).max(axis=2).T[changed]).sum(axis=1)
+    return 2 * ((reach >> shift) + 1) < lead
 
 
 def _exact_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -182,3 +182,55 @@ def test_a_wide_output_layer_has_no_decision_table():
     assert net.table_inputs is None
     with pytest.raises(ValueError, match="not built as a table"):
         decision_table(net)
+
+
+@pytest.mark.parametrize("shift", [0, 1, 3])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_variants_near_ties_of_the_argmax_equal_the_whole_network_emulated(shift, relu, masked):
+    """Small output weights over ten classes: many logits tie or nearly tie, and small
+    moves of a hidden code overturn some decisions and not others (the pairs that provably
+    keep their class are never summed: their proof must hold to the last tie)."""
+    from dataclasses import replace
+
+    from bespoke.ir import ClampActivation, Layer, Network, Neuron
+
+    rng = np.random.default_rng(11)
+    hidden = tuple(Neuron(tuple(int(w) for w in rng.integers(-9, 10, 6)), int(rng.integers(-20, 20)),
+                          ClampActivation(1, 4)) for _ in range(5))
+    output = tuple(Neuron(tuple(int(w) for w in rng.integers(-4, 5, 5)), int(rng.integers(-6, 7)),
+                          None, tuple(int(m) for m in rng.integers(0, 2, 5)) if masked else ())
+                   for _ in range(10))
+    base = Network(4, (Layer(hidden), Layer(output)), "argmax", 10, decision_shift=shift,
+                   output_relu=relu)
+    codes = np.random.default_rng(12).integers(0, 16, (2000, 6))
+    t = trace(base, codes)
+    changes = [(j, replace(n, bias=n.bias + step)) for j, n in enumerate(hidden)
+               for step in (-9, -4, -2, -1, 1, 2, 4, 9)]
+    changes += [(j, replace(n, weights=(n.weights[0] + 1,) + n.weights[1:])) for j, n in enumerate(hidden)]
+    together = predict_variants(base, t, codes, 0, changes)
+    flipped = 0
+    for (index, neuron), row in zip(changes, together):
+        neurons = list(hidden)
+        neurons[index] = neuron
+        whole = predict_codes(replace(base, layers=(Layer(tuple(neurons)), base.layers[1])), codes)
+        assert row.tolist() == whole.tolist()
+        flipped += int(np.count_nonzero(whole != t.prediction))
+    assert flipped > 100  # the moves do overturn decisions
+
+
+def test_a_variant_that_makes_the_logits_tie_hands_the_decision_to_the_first_class():
+    """The leading class ahead by exactly what the move can take away: the logits tie, and
+    the first class wins the tie (a proof of "no change" must need a strict lead)."""
+    from dataclasses import replace
+
+    from bespoke.ir import ClampActivation, Layer, Network, Neuron
+
+    hidden = Neuron((1,), 0, ClampActivation(0, 4))
+    base = Network(4, (Layer((hidden,)), Layer((Neuron((1,), 0, None), Neuron((-1,), 8, None)))),
+                   "argmax", 2)
+    codes = np.array([[3], [2], [5]])  # logits (3, 5), (2, 6), (5, 3)
+    t = trace(base, codes)
+    assert t.prediction.tolist() == [1, 1, 0]
+    (row,) = predict_variants(base, t, codes, 0, [(0, replace(hidden, bias=1))])
+    assert row.tolist() == [0, 1, 0]  # (4, 4): a tie, class 0
