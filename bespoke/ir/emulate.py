@@ -312,17 +312,17 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     single-neuron moves of a search)."""
     last = len(network.layers) - 1
     x = np.asarray(codes, np.int64) if layer == 0 else base.codes[layer - 1]
-    indices = np.array([index for index, _ in changes])[:, None]
-    single = [Layer((neuron,)) for _, neuron in changes]
-    acc = _accumulate_many(single, x)  # (changes, samples, 1)
+    indices = np.array([index for index, _ in changes])
     if layer == last:
-        return _decide_one_changed(network, base.accumulators[-1], indices[:, 0],
+        acc = _accumulate_many([Layer((neuron,)) for _, neuron in changes], x)
+        return _decide_one_changed(network, base.accumulators[-1], indices,
                                    acc[:, :, 0].astype(np.int64))
     # the changes in order of the neuron they replace, so that each neuron's are contiguous
-    order = np.argsort(indices[:, 0], kind="stable")
-    replaced = indices[order, 0]
-    old = base.codes[layer].T[replaced]  # (changes, samples)
-    new = _activate_many(single, acc)[order, :, 0].astype(np.int64)
+    order = np.argsort(indices, kind="stable")
+    replaced = indices[order]
+    single = [Layer((changes[i][1],)) for i in order]
+    new = _activate_many(single, _accumulate_many(single, x))[:, :, 0]  # (changes, samples)
+    old = base.codes[layer].T.astype(new.dtype)[replaced]  # codes: exact in any float
     # only the samples whose code the change moves can change class: the following sums of
     # just those (change, sample) pairs are the base's plus the moved code's part of them
     result = np.repeat(base.prediction[None], len(changes), axis=0)
@@ -330,7 +330,8 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     if not len(moved):
         return result
     _, per_mask, _ = _layer_matrices(network.layers[layer + 1])
-    before, after = old[moved, samples], new[moved, samples]
+    before = old[moved, samples].astype(np.int64)
+    after = new[moved, samples].astype(np.int64)
     # per mask, the change of the masked code: (moved pairs, masks)
     deltas = np.stack([((after >> mask) << mask) - ((before >> mask) << mask)
                        for mask, _ in per_mask], axis=1)
