@@ -85,6 +85,8 @@ def _rebias(stats: InputStatistics, layer: int, old: Neuron, new: Neuron) -> Neu
                         if n != o)
     dropped_change = stats.dropped(layer, new) - stats.dropped(layer, old)
     shift = round(dropped_change - weight_change)
+    if not shift:
+        return new
     if isinstance(new.activation, ThresholdActivation):  # the bias is folded into thresholds
         return replace(new, activation=ThresholdActivation(
             tuple(t - shift for t in new.activation.thresholds)))

@@ -6,7 +6,14 @@ only adds its hand-off to them, and when the other core is busy (another restart
 program) the product waits until that thread is scheduled.  Measured on the 16-5-10
 benchmark of benchmarks/search_throughput.py on 2 cores while another process kept one busy:
 1 139-1 212 candidates/s with two BLAS threads, 2 482-2 577/s with one.  The searches use the
-other cores for their restarts instead."""
+other cores for their restarts instead.
+
+The limit is the process's (BLAS libraries have no per-thread setting) and covers the BLAS
+libraries loaded by the time the search starts.  Searches run in their process's main
+thread (the command line, joblib's and Dask's default workers); two searches at once in
+threads of one process would share the setting, and OpenBLAS can ignore a limit set from
+another thread than the one that set it last: such a search runs with the BLAS threads as
+it finds them, only slower, never with other answers."""
 from __future__ import annotations
 
 import functools
@@ -18,8 +25,8 @@ F = TypeVar("F", bound=Callable)
 
 
 def one_blas_thread(function: F) -> F:
-    """``function`` run with its BLAS libraries (numpy's, scipy's) on one thread, and
-    their settings restored afterwards."""
+    """``function`` run with the BLAS libraries on one thread, and their setting restored
+    when it returns or raises."""
     @functools.wraps(function)
     def limited(*args, **kwargs):
         # a quarter of a millisecond a call (it finds the libraries loaded by then)

@@ -321,17 +321,16 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     order = np.argsort(indices, kind="stable")
     replaced = indices[order]
     single = [Layer((changes[i][1],)) for i in order]
-    new = _activate_many(single, _accumulate_many(single, x))[:, :, 0]  # (changes, samples)
-    old = base.codes[layer].T.astype(new.dtype)[replaced]  # codes: exact in any float
+    new = _activate_many(single, _accumulate_many(single, x))[:, :, 0].astype(np.int64)
+    old = base.codes[layer].T[replaced]  # (changes, samples)
     # only the samples whose code the change moves can change class: the following sums of
     # just those (change, sample) pairs are the base's plus the moved code's part of them
     result = np.repeat(base.prediction[None], len(changes), axis=0)
     moved, samples = np.nonzero(new != old)
-    if not len(moved):
-        return result
     _, per_mask, _ = _layer_matrices(network.layers[layer + 1])
-    before = old[moved, samples].astype(np.int64)
-    after = new[moved, samples].astype(np.int64)
+    if not len(moved) or not per_mask:  # nothing moved, or the next layer reads no code
+        return result
+    before, after = old[moved, samples], new[moved, samples]
     # per mask, the change of the masked code: (moved pairs, masks)
     deltas = np.stack([((after >> mask) << mask) - ((before >> mask) << mask)
                        for mask, _ in per_mask], axis=1)
@@ -339,9 +338,10 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     if layer + 1 == last and network.output == "argmax":
         # most moved codes change the logits too little to overturn the decision: those
         # pairs keep the base's class, and only the others are summed and decided
-        open_ = ~_decision_holds(network, base.accumulators[-1], per_mask, changed, samples,
-                                 deltas)
-        moved, samples, deltas, changed = moved[open_], samples[open_], deltas[open_], changed[open_]
+        undecided = ~_decision_holds(network, base.accumulators[-1], per_mask, changed,
+                                     samples, deltas)
+        moved, samples = moved[undecided], samples[undecided]
+        deltas, changed = deltas[undecided], changed[undecided]
     logits = base.accumulators[layer + 1][samples]  # a copy: (moved pairs, neurons)
     for index in np.unique(changed):
         lo, hi = np.searchsorted(changed, index), np.searchsorted(changed, index, "right")
@@ -353,29 +353,35 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     return result
 
 
-def _decision_holds(network: Network, logits: np.ndarray, per_mask, changed: np.ndarray,
+def _decision_holds(network: Network, base_logits: np.ndarray, per_mask, changed: np.ndarray,
                     samples: np.ndarray, deltas: np.ndarray) -> np.ndarray:
     """Per (changed input, sample) pair, True where the argmax provably keeps its winner
-    when input ``changed`` of the output layer moves by ``deltas`` (per mask of
-    ``per_mask``, the layer's ``(mask, W_m^T)``) on ``samples`` of the base ``logits``.
+    when input ``changed`` of the output layer moves by ``deltas`` (one per mask of
+    ``per_mask``, the layer's ``(mask, W_m^T)``) on sample ``samples`` of ``base_logits``
+    (the base's output sums of every sample).
 
-    Each logit moves by ``sum_m delta_m * W_m[input, class]``.  Raw logits: the gap between
-    the winner and any other class moves by at most ``sum_m |delta_m| * spread_m[input]``
-    (the spread of the input's weights over the classes), so a winner ahead by more keeps
-    winning.  Through a ReLU or a shift the compared values ``max(l, 0) >> s`` each move
-    by at most ``(reach >> s) + 1`` for a logit move of ``reach``, so a lead of more than
+    Each logit moves by ``sum_m delta_m * W_m[input, class]`` (a class whose neuron has no
+    term at mask ``m`` has a zero there, which the spreads and reaches below include).
+    Raw logits: the gap between the winner and any other class moves by at most
+    ``sum_m |delta_m| * spread_m[input]`` (the spread of the input's weights over the
+    classes), so a winner ahead by more keeps winning.  Through a ReLU (which never widens
+    a difference) or a shift, the compared values ``max(l, 0) >> s`` each move by at most
+    ``ceil(reach / 2**s)`` for a logit move of at most ``reach``, so a lead of more than
     twice that holds.  Ties go to the first index; a strict lead is never a tie."""
     weights = np.stack([matrix for _, matrix in per_mask])  # (masks, inputs, classes)
     size = np.abs(deltas)  # (pairs, masks)
+    # the bounds below are int64: where one could wrap, prove nothing (Python ints here)
+    if int(size.max(initial=0)) * 2 * int(np.abs(weights).max(axis=2).sum(axis=0).max()) >= 1 << 60:
+        return np.zeros(len(samples), bool)
     shift, relu = network.decision_shift, network.output_relu
-    compared = _compared(logits, shift, relu) if shift or relu else logits
+    compared = _compared(base_logits, shift, relu) if shift or relu else base_logits
     top = np.partition(compared, -2, axis=1)
     lead = (top[:, -1] - top[:, -2])[samples]
     if not shift and not relu:
         spread = (weights.max(axis=2) - weights.min(axis=2)).T  # (inputs, masks)
         return (size * spread[changed]).sum(axis=1) < lead
     reach = (size * np.abs(weights).max(axis=2).T[changed]).sum(axis=1)
-    return 2 * ((reach >> shift) + 1) < lead
+    return 2 * ((reach + (1 << shift) - 1) >> shift) < lead
 
 
 def _exact_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:

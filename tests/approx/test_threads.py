@@ -1,5 +1,6 @@
 """The searches score their candidates with one BLAS thread (bespoke.approx.threads)."""
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import bespoke.approx.greedy
@@ -9,16 +10,32 @@ from bespoke.approx.threads import one_blas_thread
 
 from .test_search import UNIT_COSTS, problem  # noqa: F401  (the fixture)
 
+np.ones((2, 2)) @ np.ones((2, 2))  # numpy's BLAS loaded
+
 
 def _blas_threads() -> set[int]:
     return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
 
 
+pytestmark = pytest.mark.skipif(not _blas_threads(),
+                                reason="no BLAS library whose threads threadpoolctl sets")
+
+
 def test_one_blas_thread_inside_and_the_setting_restored_after():
-    np.ones((2, 2)) @ np.ones((2, 2))  # numpy's BLAS loaded
     with threadpool_limits(2, user_api="blas"):
-        inside = one_blas_thread(_blas_threads)()
-        assert inside == {1}
+        assert one_blas_thread(_blas_threads)() == {1}
+        assert _blas_threads() == {2}
+
+
+def test_the_setting_is_restored_when_the_call_raises():
+    @one_blas_thread
+    def fails():
+        assert _blas_threads() == {1}
+        raise KeyError("inside")
+
+    with threadpool_limits(2, user_api="blas"):
+        with pytest.raises(KeyError, match="inside"):
+            fails()
         assert _blas_threads() == {2}
 
 

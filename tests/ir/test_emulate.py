@@ -234,3 +234,122 @@ def test_a_variant_that_makes_the_logits_tie_hands_the_decision_to_the_first_cla
     assert t.prediction.tolist() == [1, 1, 0]
     (row,) = predict_variants(base, t, codes, 0, [(0, replace(hidden, bias=1))])
     assert row.tolist() == [0, 1, 0]  # (4, 4): a tie, class 0
+
+
+def _whole_with(network, layer, index, neuron):
+    from dataclasses import replace
+
+    layers = list(network.layers)
+    neurons = list(layers[layer].neurons)
+    neurons[index] = neuron
+    layers[layer] = replace(layers[layer], neurons=tuple(neurons))
+    return replace(network, layers=tuple(layers))
+
+
+def test_wide_base_codes_are_not_rounded_when_the_changed_neuron_sums_in_a_float():
+    """A 26-bit hidden code (the base's) replaced by a small neuron whose sums fit a
+    float32: the moved codes' change is taken from the exact old code (review of 25c9ea2)."""
+    from bespoke.ir import ClampActivation, Layer, Network, Neuron
+
+    hidden = Neuron(((1 << 17) + 1,), 0, ClampActivation(0, 26))
+    base = Network(8, (Layer((hidden,)), Layer((Neuron((1,), 0, None), Neuron((0,), 202, None)))),
+                   "argmax", 2)
+    codes = np.array([[255], [200], [201], [199], [129]])
+    small = Neuron((1,), 0, ClampActivation(0, 26))
+    (row,) = predict_variants(base, trace(base, codes), codes, 0, [(0, small)])
+    assert row.tolist() == predict_codes(_whole_with(base, 0, 0, small), codes).tolist()
+
+
+def test_the_decision_proof_does_not_wrap_at_the_largest_weights_the_ir_admits():
+    from dataclasses import replace
+
+    from bespoke.ir import ClampActivation, Layer, Network, Neuron
+
+    hidden = Neuron((1,), 0, ClampActivation(0, 2))  # codes 0..3
+    large = 13 << 56  # three times it is just within the IR's accumulator bound
+    output = Layer((Neuron((large,), 0, None), Neuron((large,), 0, None, (1,)),
+                    Neuron((0,), 5, None)))
+    base = Network(2, (Layer((hidden,)), output), "argmax", 3, output_relu=True)
+    codes = np.array([[0], [1], [3]])
+    # code 0 -> 3 moves the first two logits by 3 and 2 times ``large``: twice that
+    # reach (over the two masks) is beyond int64
+    moved = replace(hidden, bias=3)
+    (row,) = predict_variants(base, trace(base, codes), codes, 0, [(0, moved)])
+    assert row.tolist() == predict_codes(_whole_with(base, 0, 0, moved), codes).tolist() == [0, 0, 0]
+
+
+def test_a_change_the_next_layer_never_reads_keeps_every_answer():
+    """The output layer masks its inputs but has no non-zero weight left."""
+    from dataclasses import replace
+
+    from bespoke.ir import ClampActivation, Layer, Network, Neuron
+
+    hidden = Neuron((3, -2), 1, ClampActivation(0, 3))
+    output = Layer((Neuron((0,), 2, None, (1,)), Neuron((0,), 1, None, (1,))))
+    base = Network(3, (Layer((hidden,)), output), "argmax", 2)
+    codes = np.array([[1, 0], [7, 1], [2, 2]])
+    (row,) = predict_variants(base, trace(base, codes), codes, 0, [(0, replace(hidden, bias=-4))])
+    assert row.tolist() == [0, 0, 0]
+
+
+def _random_case(rng):
+    """A small random network (2 or 3 layers, clamp or comparator-bank hidden neurons,
+    masks and truncation, a shift or ReLU on the decision, a sign output now and then,
+    small output weights so that logits often tie) and changes of its neurons."""
+    from dataclasses import replace
+
+    from bespoke.ir import ClampActivation, Layer, Network, Neuron, ThresholdActivation
+
+    def activation():
+        if rng.random() < 0.3:
+            return ThresholdActivation(tuple(sorted(int(t) for t in rng.integers(-60, 61, 3))))
+        return ClampActivation(int(rng.integers(0, 3)), int(rng.integers(1, 5)))
+
+    def neuron(n_in, largest, act):
+        weights = tuple(int(w) if rng.random() > 0.2 else 0
+                        for w in rng.integers(-largest, largest + 1, n_in))
+        masks = tuple(int(m) for m in rng.integers(0, 3, n_in)) if rng.random() < 0.5 else ()
+        return Neuron(weights, int(rng.integers(-8 * largest, 8 * largest + 1)), act, masks,
+                      int(rng.integers(0, 4)) if rng.random() < 0.3 else 0)
+
+    sign = rng.random() < 0.1
+    sizes = [int(rng.integers(1, 5))] + [int(rng.integers(1, 5))
+                                         for _ in range(int(rng.choice([1, 1, 2])))]
+    sizes.append(1 if sign else int(rng.integers(2, 7)))
+    layers = []
+    for li, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        last = li == len(sizes) - 2
+        layers.append(Layer(tuple(neuron(n_in, int(rng.choice([1, 2, 3, 5])) if last else 9,
+                                         None if last else activation()) for _ in range(n_out))))
+    network = Network(int(rng.integers(2, 6)), tuple(layers), "sign" if sign else "argmax",
+                      2 if sign else sizes[-1],
+                      decision_shift=0 if sign else int(rng.choice([0, 0, 1, 2, 3])),
+                      output_relu=not sign and rng.random() < 0.4)
+    for li, layer in enumerate(network.layers):
+        changes = []
+        for index in rng.integers(0, len(layer.neurons), int(rng.integers(1, 9))):
+            old = layer.neurons[int(index)]
+            k = int(rng.integers(0, len(old.weights)))
+            weights = old.weights[:k] + (old.weights[k] + int(rng.choice([-3, -1, 1, 3])),) + old.weights[k + 1:]
+            changes.append((int(index), [replace(old, bias=old.bias + int(rng.choice([-9, -2, -1, 1, 4]))),
+                                         replace(old, weights=weights),
+                                         replace(old, input_masks=tuple(int(m) for m in rng.integers(0, 3, len(old.weights)))),
+                                         replace(old, truncation=int(rng.integers(0, 4)))][int(rng.integers(0, 4))]))
+        yield network, li, changes
+
+
+def test_random_networks_and_changes_equal_the_whole_network_emulated():
+    """Differential check of the single-neuron scoring, its proof that most moved codes
+    keep their class included, over random networks and changes (400 of them)."""
+    rng = np.random.default_rng(2026)
+    flipped = 0
+    for _ in range(400):
+        for network, layer, changes in _random_case(rng):
+            codes = rng.integers(0, 1 << network.input_bits, (120, network.n_inputs))
+            base = trace(network, codes)
+            together = predict_variants(network, base, codes, layer, changes)
+            for (index, neuron), row in zip(changes, together):
+                whole = predict_codes(_whole_with(network, layer, index, neuron), codes)
+                assert row.tolist() == whole.tolist()
+                flipped += int(np.count_nonzero(whole != base.prediction))
+    assert flipped > 1000
