@@ -341,7 +341,9 @@ def _random_case(rng):
 def test_random_networks_and_changes_equal_the_whole_network_emulated():
     """Differential check of the single-neuron scoring, its proof that most moved codes
     keep their class included, over random networks and changes (400 of them)."""
-    rng = np.random.default_rng(2026)
+    # a seed whose cases include a ReLU or shift on which the raw logits' bound would be
+    # wrong (about one case in 4 000 is): every loosening of the proof fails this test
+    rng = np.random.default_rng(2045)
     flipped = 0
     for _ in range(400):
         for network, layer, changes in _random_case(rng):
