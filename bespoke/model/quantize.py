@@ -252,9 +252,17 @@ def training_loss_points(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray
                          network: Network, quantizer: InputQuantizer) -> float:
     """Points of accuracy on ``X_train`` (class indices ``y_train``) that ``network`` (read
     through ``quantizer``) loses against the float model."""
-    floating = np.mean(np.asarray(mlp.predict(X_train)) == mlp.classes[y_train])
-    exact = np.mean(predict_codes(network, quantizer.codes(X_train)) == y_train)
-    return float(100 * (floating - exact))
+    return 100 * (_float_accuracy(mlp, X_train, y_train)
+                  - _exact_accuracy(network, quantizer, X_train, y_train))
+
+
+def _float_accuracy(mlp: FloatMLP, X: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.asarray(mlp.predict(X)) == mlp.classes[y]))
+
+
+def _exact_accuracy(network: Network, quantizer: InputQuantizer, X: np.ndarray,
+                    y: np.ndarray) -> float:
+    return float(np.mean(predict_codes(network, quantizer.codes(X)) == y))
 
 
 def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
@@ -270,7 +278,8 @@ def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
     (as L-BFGS training on a small dataset can give: logits of 40 000 that differ by 30)
     cannot be resolved by 8-bit weights sharing one power-of-two scale per layer; more
     weight bits can."""
-    loss = training_loss_points(mlp, X_train, y_train, network, quantizer)
+    floating = _float_accuracy(mlp, X_train, y_train)  # once for every width tried
+    loss = 100 * (floating - _exact_accuracy(network, quantizer, X_train, y_train))
     if loss < PRECISION_WARNING_POINTS:
         return None
     hidden = options.hidden_bits(mlp.activation) if len(network.layers) > 1 else 0
@@ -290,8 +299,8 @@ def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
         try:
             trial = replace(options, input_bits=inputs, weight_bits=weights,
                             activation_bits=activations)
-            fixed = training_loss_points(mlp, X_train, y_train,
-                                         *quantize(mlp, X_train, y_train, trial))
+            fixed = 100 * (floating - _exact_accuracy(*quantize(mlp, X_train, y_train, trial),
+                                                      X_train, y_train))
         except (ValueError, BespokeError):  # a width the IR cannot hold: not an option
             continue
         if fixed < PRECISION_WARNING_POINTS / 2:
