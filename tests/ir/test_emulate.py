@@ -121,11 +121,7 @@ def test_single_neuron_variants_equal_the_whole_network_emulated(activation, siz
                    for index in (0, len(base.layers[layer].neurons) - 1)]
         together = predict_variants(base, t, codes, layer, changes)
         for (index, neuron), row in zip(changes, together):
-            neurons = list(base.layers[layer].neurons)
-            neurons[index] = neuron
-            layers = list(base.layers)
-            layers[layer] = replace(layers[layer], neurons=tuple(neurons))
-            whole = replace(base, layers=tuple(layers))
+            whole = _whole_with(base, layer, index, neuron)
             assert row.tolist() == predict_codes(whole, codes).tolist()
 
 
@@ -211,9 +207,7 @@ def test_variants_near_ties_of_the_argmax_equal_the_whole_network_emulated(shift
     together = predict_variants(base, t, codes, 0, changes)
     flipped = 0
     for (index, neuron), row in zip(changes, together):
-        neurons = list(hidden)
-        neurons[index] = neuron
-        whole = predict_codes(replace(base, layers=(Layer(tuple(neurons)), base.layers[1])), codes)
+        whole = predict_codes(_whole_with(base, 0, index, neuron), codes)
         assert row.tolist() == whole.tolist()
         flipped += int(np.count_nonzero(whole != t.prediction))
     assert flipped > 100  # the moves do overturn decisions
