@@ -29,7 +29,7 @@ from ..ir.network import ClampActivation, Layer, Network, Neuron, ThresholdActiv
 DEFAULT_CLAMP_BITS = 8
 DEFAULT_THRESHOLD_BITS = 4
 #: Candidate clipping quantiles of each input feature's range (0 = min/max).
-CLIP_QUANTILES = (0.0, 0.005, 0.01, 0.02, 0.05)
+CLIP_QUANTILES = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1)
 
 
 @dataclass(frozen=True)
