@@ -28,7 +28,10 @@ from ..ir.network import ClampActivation, Layer, Network, Neuron, ThresholdActiv
 #: bank costs ``2**bits - 1`` comparators, so the banks default narrower.
 DEFAULT_CLAMP_BITS = 8
 DEFAULT_THRESHOLD_BITS = 4
-#: Candidate clipping quantiles of each input feature's range (0 = min/max).
+#: Candidate clipping quantiles of each input feature's range (0 = min/max).  0.1 helps
+#: where 16 levels are few for a wide, skewed feature (the pooled digits 16-5-10: -0.31 +-
+#: 0.11 points against the float model, mammographic -0.39 +- 0.09, paired over seeds 20-39;
+#: benchmarks/results/quantization_loss.md)
 CLIP_QUANTILES = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1)
 
 
