@@ -1,11 +1,11 @@
 """How much accuracy the exact design loses against the float model, and where it comes from.
 
-    .venv/bin/python benchmarks/quantization_loss.py                 # seeds 0-19, about 13 minutes
-    .venv/bin/python benchmarks/quantization_loss.py --seeds 0 1 2 3 4   # quick: about 3
+    .venv/bin/python benchmarks/quantization_loss.py                 # seeds 0-19, about 8 minutes
+    .venv/bin/python benchmarks/quantization_loss.py --seeds 0 1 2 3 4   # quick: about 2
 
 Twenty seeds because the small datasets' test splits (30 to 62 samples) put one sample at
-1.6-3.3 points: over seeds 0-4 wine-red seemed to lose 0.88 point and iris 0.67, over 0-19
-0.27 and 1.00.
+1.6-3.3 points: before the 0.1 clipping quantile, over seeds 0-4 wine-red seemed to lose
+0.88 point and iris 0.67, over 0-19 0.27 and 1.00.
 
 Issue 23 asks the exact (not approximated) design, 4-bit inputs and 8-bit weights, to stay
 within 0.5 point of the float model's test accuracy where the papers' designs do.  For every
