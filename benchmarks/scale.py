@@ -84,9 +84,11 @@ STAGES = ("search", "generate", "simulate", "synthesize.yosys", "synthesize.gate
           "synthesize.formal", "baseline")
 
 
-def one(name: str, work: Path, seed: int, budget_points: float = 1.0) -> dict:
+def one(name: str, work: Path, seed: int, budget_points: float = 1.0, adc: bool = False) -> dict:
     """Train, write and compile one size (run in a process of its own), with an accuracy
-    budget of ``budget_points`` (the flow's default: 1)."""
+    budget of ``budget_points`` (the flow's default: 1); with ``adc``, the default flow's
+    on-sensor system (its bespoke ADCs searched with the core: the row then has
+    ``system``), else the core alone (``--no-adc``)."""
     from bespoke.flow import CompileConfig, run_compile
 
     data, hidden, search_time = CASES[name]
@@ -96,7 +98,7 @@ def one(name: str, work: Path, seed: int, budget_points: float = 1.0) -> dict:
     suite.write_csv(work / "data.csv", X, y, [f"f{i}" for i in range(X.shape[1])])
     start = time.perf_counter()
     report = run_compile(CompileConfig(work / "model.pkl", work / "data.csv", work / "out",
-                                       seed=seed, search_time_s=search_time, adc=False,
+                                       seed=seed, search_time_s=search_time, adc=adc,
                                        max_accuracy_loss=budget_points / 100,
                                        force=True))
     wall = time.perf_counter() - start
@@ -120,13 +122,18 @@ def one(name: str, work: Path, seed: int, budget_points: float = 1.0) -> dict:
         "float_accuracy": report["accuracy"]["float"],
         "area_reduction": round(base["area_um2"] / report["area"]["um2"], 2),
         "test_vectors": report["verification"]["vectors"],
+        **({"system": {"area_cm2": round(report["system"]["total"]["area_cm2"], 3),
+                       "power_mw": round(report["system"]["total"]["power_mw"], 2),
+                       "comparators": report["system"]["adc"]["comparators"]}} if adc else {}),
     }
 
 
-def in_own_process(name: str, work: Path, seed: int, budget_points: float = 1.0) -> dict:
+def in_own_process(name: str, work: Path, seed: int, budget_points: float = 1.0,
+                   adc: bool = False) -> dict:
     """:func:`one` in a new Python process (so that its peak memory is its own)."""
     done = subprocess.run([sys.executable, __file__, "--one", name, "--work", str(work),
-                           "--seed", str(seed), "--budget", str(budget_points)],
+                           "--seed", str(seed), "--budget", str(budget_points)]
+                          + (["--adc"] if adc else []),
                           check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -181,9 +188,10 @@ def main() -> int:
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a size, in a process of its own
     parser.add_argument("--work", help=argparse.SUPPRESS)
     parser.add_argument("--budget", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--adc", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, Path(args.work), args.seed, args.budget)))
+        print(json.dumps(one(args.one, Path(args.work), args.seed, args.budget, args.adc)))
         return 0
     names = list(CASES)[:QUICK] if args.quick else list(CASES)
     rows = []
