@@ -1,8 +1,8 @@
 """Issue 23's 10-class figure over seeds: the 4x4-pooled digits 16-5-10 compiled for seeds 0-4,
 at the flow's 1-point accuracy budget and, with ``--budgets``, at larger ones.
 
-    .venv/bin/python benchmarks/digits_seeds.py                      # seeds 0-4, 1 point (about 12 minutes)
-    .venv/bin/python benchmarks/digits_seeds.py --budgets 1 2 3      # what larger budgets buy (about 35 minutes)
+    .venv/bin/python benchmarks/digits_seeds.py                      # seeds 0-4, 1 point (about 8 minutes)
+    .venv/bin/python benchmarks/digits_seeds.py --budgets 1 2 4      # what larger budgets buy (about 25 minutes)
     .venv/bin/python benchmarks/digits_seeds.py --seeds 0 1          # fewer
     .venv/bin/python benchmarks/digits_seeds.py --adc                # the default flow, with ADCs
 
