@@ -67,6 +67,33 @@ def test_calibration_never_raises_the_training_loss():
     assert loss(tuned) <= loss(plain)
 
 
+def test_calibration_clips_a_far_tail_at_the_tenth_quantile_where_that_keeps_the_model():
+    """A feature whose top 8 % lie far from the rest (sensor saturation, outliers): the
+    model decides inside the bulk, so min/max (or the 5 % quantile, still in the tail)
+    would put the whole bulk in one or two codes; the 0.1 quantile of CLIP_QUANTILES
+    spends the 16 levels on the bulk."""
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(0, 1, 460), rng.uniform(60, 100, 40)])
+    X = np.column_stack([x, rng.uniform(0, 1, len(x))])
+    y = np.where(x > 1, 0, (x > 0.5).astype(int))
+    model = make_pipeline(MinMaxScaler(), MLPClassifier((16,), solver="lbfgs", max_iter=3000,
+                                                        random_state=0)).fit(X, y)
+    mlp = from_estimator(model)
+    index = align_labels(y, mlp.classes)
+    loss = lambda q: mlp.log_loss(q.decode(q.codes(X)), index)  # noqa: E731
+    tuned = InputQuantizer.calibrate(X, 4, mlp, index)
+    top = tuned.lo[0] + 15 * tuned.step[0]
+    assert top == pytest.approx(np.quantile(x, 0.9))  # inside the bulk, below the tail
+    assert 0.5 < top < 1.0 and tuned.step[0] < 0.1
+    without = InputQuantizer.calibrate(X, 4, mlp, index, quantiles=(0.0, 0.005, 0.01, 0.02, 0.05))
+    assert without.lo[0] + 15 * without.step[0] > 60  # every other candidate is in the tail
+    assert loss(tuned) < loss(without) / 2
+
+
 @pytest.mark.parametrize("kwargs", [{"input_bits": 0}, {"weight_bits": 1},
                                     {"activation_bits": 17}, {"input_bits": 40}])
 def test_bit_widths_out_of_range_are_refused(kwargs):
