@@ -255,17 +255,19 @@ def training_loss_points(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray
                          network: Network, quantizer: InputQuantizer) -> float:
     """Points of accuracy on ``X_train`` (class indices ``y_train``) that ``network`` (read
     through ``quantizer``) loses against the float model."""
-    return 100 * (_float_accuracy(mlp, X_train, y_train)
-                  - _exact_accuracy(network, quantizer, X_train, y_train))
+    return _points_lost(_float_accuracy(mlp, X_train, y_train), network, quantizer, X_train,
+                        y_train)
 
 
 def _float_accuracy(mlp: FloatMLP, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.asarray(mlp.predict(X)) == mlp.classes[y]))
 
 
-def _exact_accuracy(network: Network, quantizer: InputQuantizer, X: np.ndarray,
-                    y: np.ndarray) -> float:
-    return float(np.mean(predict_codes(network, quantizer.codes(X)) == y))
+def _points_lost(floating: float, network: Network, quantizer: InputQuantizer, X: np.ndarray,
+                 y: np.ndarray) -> float:
+    """Points of accuracy on ``X`` that ``network`` loses against a float accuracy of
+    ``floating``."""
+    return 100 * (floating - float(np.mean(predict_codes(network, quantizer.codes(X)) == y)))
 
 
 def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
@@ -282,7 +284,7 @@ def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
     cannot be resolved by 8-bit weights sharing one power-of-two scale per layer; more
     weight bits can."""
     floating = _float_accuracy(mlp, X_train, y_train)  # once for every width tried
-    loss = 100 * (floating - _exact_accuracy(network, quantizer, X_train, y_train))
+    loss = _points_lost(floating, network, quantizer, X_train, y_train)
     if loss < PRECISION_WARNING_POINTS:
         return None
     hidden = options.hidden_bits(mlp.activation) if len(network.layers) > 1 else 0
@@ -302,8 +304,8 @@ def precision_warning(mlp: FloatMLP, X_train: np.ndarray, y_train: np.ndarray,
         try:
             trial = replace(options, input_bits=inputs, weight_bits=weights,
                             activation_bits=activations)
-            fixed = 100 * (floating - _exact_accuracy(*quantize(mlp, X_train, y_train, trial),
-                                                      X_train, y_train))
+            fixed = _points_lost(floating, *quantize(mlp, X_train, y_train, trial), X_train,
+                                 y_train)
         except (ValueError, BespokeError):  # a width the IR cannot hold: not an option
             continue
         if fixed < PRECISION_WARNING_POINTS / 2:
