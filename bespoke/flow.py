@@ -219,7 +219,14 @@ def run_compile(config: CompileConfig) -> dict:
                 "steps": list(interface_search.steps),
                 "evaluations": interface_search.evaluations,
                 "loss_bound": interface_search.loss_bound,
+                # the budget, or the bound of the core it starts from on the samples it
+                # searched (the search's less the audit), if that is above
+                "bound_kept": interface_search.budget,
                 "time_budget_hit": interface_search.budget_hit,
+                # the training samples the ADC search never saw: its result's bound there,
+                # and how many of its last changes they undid
+                "audit_bound": interface_search.audit_bound,
+                "audit_undone": interface_search.undone,
                 # the search's finalists that got their ADCs, and the one the system keeps
                 "finalists": len(close_finalists(search)),
                 "finalist_chosen": interface_search.core_index + 1}

@@ -35,6 +35,33 @@ def test_only_the_reference_the_decision_needs_is_kept():
     assert result.loss_bound <= 0.0 and not result.budget_hit
 
 
+def test_the_audit_walks_back_to_the_last_point_it_passes():
+    """The hand-worked network of the test above (class 1 iff x0 >= 8): a trail whose
+    last interface reads input 0 as a constant (half the answers lost) is walked back
+    to the point before it; a trail that ends well keeps its end; one that fails from its
+    first step on goes back to where it started."""
+    from bespoke.approx.interface import _Audit, _walk_back
+    from bespoke.ir.interface import Channel, Interface
+
+    net = Network(4, (Layer((Neuron((10, 0), -75, None, (2, 0)),)),), "sign", 2)
+    grid = grid_interface(net)
+    needed = grid.with_channel(0, Channel((512,), (0, 8)))
+    blind = grid.with_channel(0, Channel((), (0,)))
+    sensor = np.array([[s, 0] for s in range(0, 1024, 4)], np.int64)
+    labels = predict_codes(net, sensor >> 6)
+    audit = _Audit(sensor, labels, np.ones(len(labels), bool))
+    assert isinstance(grid, Interface)
+
+    def trail(*interfaces):
+        return [(net, interface) for interface in interfaces]
+
+    assert _walk_back(trail(grid, needed, blind), audit, 0.01) == (1, 0.0)
+    assert _walk_back(trail(grid, needed), audit, 0.01) == (1, 0.0)
+    index, bound = _walk_back(trail(grid, blind, blind), audit, 0.01)
+    assert index == 0 and bound == 0.0
+    assert _walk_back(trail(grid, blind), None, 0.01) == (1, None)
+
+
 def test_an_input_the_core_ignores_has_no_adc():
     net = Network(4, (Layer((Neuron((10, 0, 3), -75, None),)),), "sign", 2)
     assert [c.comparators for c in grid_interface(net).channels] == [15, 0, 15]
@@ -77,6 +104,17 @@ def test_the_core_searched_behind_the_adcs_keeps_the_budget_against_the_exact_de
                     (sensor[:half], sensor[half:]))
     (candidate,) = scorer.confirm(scorer([core], ["chosen"]))
     assert candidate.loss_bound <= 0.02 + 1e-12
+    # the training samples held out of the ADC search as its audit: the system keeps the
+    # budget there too, and the result's figure is that bound
+    from bespoke.approx.interface import AUDIT_FRACTION
+    from bespoke.approx.scoring import loss_bound
+    from bespoke.model.data import split
+
+    _, held, _, held_labels = split(sensor[:half], index[:half], AUDIT_FRACTION, 0, "audit")
+    system = predict_codes(core, result.interface.codes(held)) == held_labels
+    exact_right = predict_codes(exact.network, held >> 6) == held_labels
+    bound = loss_bound((exact_right & ~system)[None], (~exact_right & system)[None])[0]
+    assert result.audit_bound == pytest.approx(bound) and bound <= 0.02 + 1e-12
     assert result.interface.comparators < 15 * sum(c.comparators > 0
                                                    for c in result.interface.channels)
     # the scorer's codes are what the system reads from the sensor values
