@@ -223,9 +223,9 @@ def run_compile(config: CompileConfig) -> dict:
                 # searched (the search's less the audit), if that is above
                 "bound_kept": interface_search.budget,
                 "time_budget_hit": interface_search.budget_hit,
-                # the training samples the ADC search never saw: its result's bound there,
-                # and how many of its last changes they undid
-                "audit_bound": interface_search.audit_bound,
+                # the training samples the ADC search never saw: the accuracy its result
+                # loses there against the exact design, and how many changes they undid
+                "audit_loss": interface_search.audit_loss,
                 "audit_undone": interface_search.undone,
                 # the search's finalists that got their ADCs, and the one the system keeps
                 "finalists": len(close_finalists(search)),

@@ -52,7 +52,7 @@ def test_approximate_compile_reports_knobs_baseline_and_front(tmp_path):
     assert interface["bound_kept"] >= 0.02
     # the training samples the ADC search never saw (tests/approx/test_interface.py checks
     # the figure); the search's steps are those the audit kept
-    assert isinstance(interface["audit_bound"], float)
+    assert isinstance(interface["audit_loss"], float)
     assert interface["audit_undone"] >= 0 and interface["steps"]
     assert "System power" in (out / "report.html").read_text()
     # the baseline's core is the design `--exact --no-adc` builds from the same data and seed
