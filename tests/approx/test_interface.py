@@ -63,6 +63,25 @@ def test_the_audit_walks_back_to_the_last_point_it_passes():
     assert _walk_back(trail(grid, blind), None, 0.01) == (1, None)
 
 
+def test_an_audit_is_held_out_only_where_the_budget_is_several_of_its_samples():
+    """AUDIT_MIN_ANSWERS: 900 samples, a third held out, hold 300: a 1 % budget is 3 of
+    them (an audit), a 0.5 % budget 1.5 (none: the searches see every sample)."""
+    from bespoke.approx.interface import _hold_out_audit
+
+    net = Network(4, (Layer((Neuron((10, 0), -75, None, (2, 0)),)),), "sign", 2)
+    rng = np.random.default_rng(0)
+    sensor = rng.integers(0, 1024, (900, 2))
+    labels = predict_codes(net, sensor >> 6)
+    seen, seen_labels, audit = _hold_out_audit(net, sensor, labels, 6, 1 / 3, 0.01)
+    assert len(seen) == len(seen_labels) == 600 and len(audit.labels) == 300
+    rows = {tuple(row) for row in seen.tolist()}
+    assert sorted(rows | {tuple(row) for row in audit.sensor.tolist()}) == sorted(
+        {tuple(row) for row in sensor.tolist()})
+    assert audit.exact_right.all()  # the labels are the exact design's answers here
+    seen, _, audit = _hold_out_audit(net, sensor, labels, 6, 1 / 3, 0.005)
+    assert audit is None and len(seen) == 900
+
+
 def test_an_input_the_core_ignores_has_no_adc():
     net = Network(4, (Layer((Neuron((10, 0, 3), -75, None),)),), "sign", 2)
     assert [c.comparators for c in grid_interface(net).channels] == [15, 0, 15]
@@ -87,8 +106,12 @@ def test_a_trained_design_keeps_its_budget_with_far_fewer_comparators():
     assert lost <= 0.02 + 2 / (len(X_train) - half) ** 0.5
 
 
-def test_the_core_searched_behind_the_adcs_keeps_the_budget_against_the_exact_design():
+def test_the_core_searched_behind_the_adcs_keeps_the_budget_against_the_exact_design(
+        monkeypatch):
+    from bespoke.approx import interface
     from bespoke.approx.interface import fit_interface
+
+    monkeypatch.setattr(interface, "AUDIT_MIN_ANSWERS", 1)  # an audit on these few samples
 
     model, X_train, X_test, y_train, _ = trained("cancer", "relu", (3,))
     exact = bespoke.compile(model, X_train, y_train)
