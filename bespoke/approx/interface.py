@@ -376,6 +376,7 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
                                   off_grid=off_grid, time_budget_s=budget_s / 2,
                                   progress=progress)
         steps, evaluations, budget_hit = list(result.steps), result.evaluations, result.budget_hit
+        kept = result.budget  # the budget, or the core's own bound if that is above
         # (core, interface, bound on the searched splits, steps taken) where each step left it
         trail = [(network, interface, bound, done)
                  for done, (interface, bound) in enumerate(result.trail)]
@@ -418,7 +419,7 @@ def fit_interface(exact: Network, network: Network, train_sensor: np.ndarray,
         return network, InterfaceSearchResult(
             choose_encodings(network, interface), tuple(steps[:done]), evaluations,
             time.perf_counter() - began, bound, budget_hit, audit_loss=audit_loss,
-            undone=len(steps) - done, budget=max(scorer.budget, trail[0][2]))
+            undone=len(steps) - done, budget=kept)
 
     def system_cost(fitted: tuple[Network, InterfaceSearchResult]) -> tuple[float, float]:
         """Estimated system area (ADCs + core), then the ADCs' power."""
@@ -505,12 +506,12 @@ def _walk_back(trail: list, audit: _Audit | None, budget: float) -> tuple[int, f
     above), and that loss; with no audit, the last point."""
     if audit is None:
         return len(trail) - 1, None
-    limit = max(budget, audit.loss(*trail[0][:2])) + 1e-12
+    start = audit.loss(*trail[0][:2])
     for index in range(len(trail) - 1, 0, -1):
         loss = audit.loss(*trail[index][:2])
-        if loss <= limit:
+        if loss <= max(budget, start) + 1e-12:
             return index, loss
-    return 0, audit.loss(*trail[0][:2])
+    return 0, start
 
 
 def fit_finalists(exact: Network, search: SearchResult, train_sensor: np.ndarray,
