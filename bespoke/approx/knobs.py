@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -49,6 +49,15 @@ class InputStatistics:
 
     mean: tuple[np.ndarray, ...]  # [layer][input]
     low_bits_mean: tuple[np.ndarray, ...]  # [layer][input, m]
+    _dropped: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _means: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def mean_of(self, layer: int) -> list[float]:
+        """:attr:`mean` of one layer as Python floats (the same values, read faster one
+        by one)."""
+        if layer not in self._means:
+            self._means[layer] = self.mean[layer].tolist()
+        return self._means[layer]
 
     @classmethod
     def measure(cls, network: Network, codes: np.ndarray, max_bits: int = 24) -> "InputStatistics":
@@ -61,9 +70,16 @@ class InputStatistics:
         return cls(tuple(means), tuple(low))
 
     def dropped(self, layer: int, neuron: Neuron) -> float:
-        """Expected value the masks and truncation of ``neuron`` remove from its sum."""
+        """Expected value the masks and truncation of ``neuron`` remove from its sum
+        (kept per neuron: a search asks again for the neurons every move starts from)."""
         if neuron.exact:  # no mask, no truncation: every term keeps all its bits
             return 0.0
+        key = (layer, neuron)
+        if key not in self._dropped:
+            self._dropped[key] = self._dropped_by(layer, neuron)
+        return self._dropped[key]
+
+    def _dropped_by(self, layer: int, neuron: Neuron) -> float:
         low = self.low_bits_mean[layer]
         top = low.shape[1] - 1
         return sum(t.sign * (1 << t.shift) * low[t.input, min(t.mask, top)]
@@ -74,13 +90,21 @@ def _replace_neuron(network: Network, layer: int, index: int, neuron: Neuron) ->
     layers = list(network.layers)
     neurons = list(layers[layer].neurons)
     neurons[index] = neuron
-    layers[layer] = replace(layers[layer], neurons=tuple(neurons))
+    layers[layer] = _interned(replace(layers[layer], neurons=tuple(neurons)))
     return replace(network, layers=tuple(layers))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _interned(layer: Layer) -> Layer:
+    """The first layer built equal to ``layer`` (cached): a search builds the same candidate
+    layers again step after step, and the IR's caches, keyed by layer, then find them by
+    identity instead of comparing them neuron by neuron."""
+    return layer
 
 
 def _rebias(stats: InputStatistics, layer: int, old: Neuron, new: Neuron) -> Neuron:
     """Keep the expected sum: add back what the change removed on average."""
-    mean = stats.mean[layer]
+    mean = stats.mean_of(layer)
     weight_change = sum((n - o) * mean[k] for k, (o, n) in enumerate(zip(old.weights, new.weights))
                         if n != o)
     dropped_change = stats.dropped(layer, new) - stats.dropped(layer, old)
@@ -230,7 +254,7 @@ def remove_input(network: Network, stats: InputStatistics, feature: int) -> Netw
     """Prune every connection of one circuit input: the feature is no longer read."""
     neurons = tuple(reweighted(stats, 0, n, n.weights[:feature] + (0,) + n.weights[feature + 1:])
                     for n in network.layers[0].neurons)
-    return replace(network, layers=(replace(network.layers[0], neurons=neurons),)
+    return replace(network, layers=(_interned(replace(network.layers[0], neurons=neurons)),)
                    + network.layers[1:])
 
 
@@ -241,7 +265,7 @@ def mask_input(network: Network, stats: InputStatistics, feature: int, bits: int
         masks = list(old.input_masks or (0,) * len(old.weights))
         masks[feature] = bits
         neurons.append(masked(stats, old, tuple(masks)))
-    layers = (replace(network.layers[0], neurons=tuple(neurons)),) + network.layers[1:]
+    layers = (_interned(replace(network.layers[0], neurons=tuple(neurons))),) + network.layers[1:]
     return replace(network, layers=layers)
 
 
@@ -255,7 +279,7 @@ def reduce_activation_bits(network: Network, layer: int) -> Network | None:
         return None
     following = network.layers[layer + 1]
     layers = list(network.layers)
-    layers[layer] = replace(layers[layer], neurons=tuple(narrower))
+    layers[layer] = _interned(replace(layers[layer], neurons=tuple(narrower)))
     layers[layer + 1] = replace(following, neurons=tuple(doubled(n) for n in following.neurons))
     return replace(network, layers=tuple(layers))
 
@@ -341,7 +365,7 @@ def narrow_to(network: Network, layer: int, widths: dict[int, int],
     if not any(steps):
         return network
     layers = list(network.layers)
-    layers[layer] = replace(layers[layer], neurons=tuple(neurons))
+    layers[layer] = _interned(replace(layers[layer], neurons=tuple(neurons)))
     if not saturate:  # the next layer's weights on a narrowed code double per bit
         layers[layer + 1] = _doubled_columns(layers[layer + 1], tuple(steps))
     return replace(network, layers=tuple(layers))

@@ -53,6 +53,13 @@ def changed_neurons(network: Network, base: Network) -> dict[tuple[int, int], Ne
             for ni, (m, n) in enumerate(zip(a.neurons, b.neurons)) if m is not n}
 
 
+def _read_only(codes: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``codes`` (the emulator keeps what it derives from such arrays)."""
+    codes = np.array(codes, np.int64)
+    codes.flags.writeable = False
+    return codes
+
+
 class Scorer:
     """Scores candidates in batches: accuracy on the validation split and, for those that
     stay within ``budget`` there, on the training split and then on the two neighbourhoods
@@ -100,13 +107,14 @@ class Scorer:
         if interface is not None:
             self.splits = tuple((interface.codes(values), labels)
                                 for values, (_, labels) in zip(self.sensor, self.splits))
+        self.splits = tuple((_read_only(codes), labels) for codes, labels in self.splits)
         self.rebase(exact)
 
     def rebase(self, network: Network) -> None:
         """Neighbours of ``network`` that differ from it in one neuron are scored by
         recomputing only what that neuron changes."""
         self.base = network
-        self.traces = [trace(network, codes) for codes, _ in self.splits]
+        self.traces = [trace(network, codes).read_only() for codes, _ in self.splits]
 
     def _one_neuron_changed(self, network: Network) -> tuple[int, int] | None:
         """(layer, index) of the only neuron in which ``network`` differs from the base."""

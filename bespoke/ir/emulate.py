@@ -7,6 +7,7 @@ hardware's arithmetic shift does.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -23,9 +24,45 @@ class Trace:
     codes: tuple[np.ndarray, ...]
     prediction: np.ndarray  # class index per row
 
+    def read_only(self) -> "Trace":
+        """This trace with its arrays made read-only (its own: :func:`trace` made them), so
+        that the emulator may keep what it derives from them (a search's base trace)."""
+        for array in (*self.accumulators, *self.codes, self.prediction):
+            array.flags.writeable = False
+        return self
+
 
 #: Integers below this magnitude are exact in a float64 (53-bit significand).
 FLOAT_EXACT = 1 << 52
+
+
+class _DerivedFromArrays:
+    """What a search derives again and again from the same few arrays (a split's codes, its
+    base trace's logits), kept for the most recent ``size`` of them.  Only read-only arrays
+    are kept (a scorer makes its splits and traces so): keyed by the array's identity and
+    a key, and holding the array itself, so that an id is never reused while its entry
+    lives.  A writeable array's values are computed afresh each time."""
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+
+    def get(self, array: np.ndarray, key, compute):
+        if array.flags.writeable:
+            return compute()
+        index = (id(array), key)
+        hit = self.entries.get(index)
+        if hit is not None and hit[0] is array:
+            self.entries.move_to_end(index)
+            return hit[1]
+        value = compute()
+        self.entries[index] = (array, value)
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return value
+
+
+_derived = _DerivedFromArrays()
 
 
 def accumulate(layer: Layer, x: np.ndarray) -> np.ndarray:
@@ -44,10 +81,11 @@ def _layer_matrices(layer: Layer) -> tuple[np.ndarray, tuple[tuple[int, np.ndarr
     (cached: a search rebuilds networks that share most of their layers)."""
     biases = np.array([n.bias for n in layer.neurons], dtype=np.int64)
     n_in = layer.n_inputs
+    biases.flags.writeable = False  # cached and shared: never written
     weight_sum = max(sum(abs(w) for w in n.weights) for n in layer.neurons)
     if all(n.exact for n in layer.neurons):
         weights = np.array([n.weights for n in layer.neurons], dtype=np.int64).reshape(-1, n_in)
-        return biases, ((0, np.ascontiguousarray(weights.T)),), weight_sum
+        return biases, ((0, _read_only(np.ascontiguousarray(weights.T))),), weight_sum
     per_mask: dict[int, np.ndarray] = {}
     for j, neuron in enumerate(layer.neurons):
         for mask, row in neuron.masked_weights().items():
@@ -56,7 +94,13 @@ def _layer_matrices(layer: Layer) -> tuple[np.ndarray, tuple[tuple[int, np.ndarr
                 matrix[k, j] += w
     weight_sum = int(sum((np.abs(m) for m in per_mask.values()),
                          np.zeros((n_in, len(layer.neurons)), np.int64)).sum(axis=0).max(initial=0))
-    return biases, tuple(sorted(per_mask.items(), key=lambda item: item[0])), weight_sum
+    return (biases, tuple((mask, _read_only(matrix)) for mask, matrix
+                          in sorted(per_mask.items(), key=lambda item: item[0])), weight_sum)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def activate(layer: Layer, acc: np.ndarray) -> np.ndarray:
@@ -170,7 +214,8 @@ def _accumulate_many(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:
     integer involved is exact; masks that drop every bit of ``x`` are skipped."""
     tables = [_layer_matrices(layer) for layer in layers]
     n_nets, n_in, n_out = len(layers), layers[0].n_inputs, len(layers[0].neurons)
-    largest = int(x.max(initial=0))
+    largest = (_derived.get(x, "largest", lambda: int(x.max(initial=0))) if x.ndim == 2
+               else int(x.max(initial=0)))
     masks = sorted({mask for _, per_mask, _ in tables for mask, _ in per_mask
                     if mask < largest.bit_length()})
     biases = np.stack([biases for biases, _, _ in tables])[:, None, :]
@@ -185,34 +230,47 @@ def _accumulate_many(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:
         for mask, matrix in per_mask:
             if mask in index:
                 stacked[index[mask], c] = matrix
-    x = x.astype(kind, copy=False)
-
-    def apply_mask(mask: int, out: np.ndarray) -> np.ndarray:
-        if kind is np.int64:
-            np.right_shift(x, mask, out=out)
-            return np.left_shift(out, mask, out=out)
-        np.multiply(x, kind(2.0 ** -mask), out=out)  # floor(x / 2**m) * 2**m: exact
-        np.floor(out, out=out)
-        return np.multiply(out, kind(2.0 ** mask), out=out)
-
     if x.ndim == 2:  # shared inputs: one product of every masked copy with every network
-        copies = np.empty((x.shape[0], len(masks), n_in), kind)
-        for i, mask in enumerate(masks):
-            if mask:
-                apply_mask(mask, copies[:, i, :])
-            else:
-                copies[:, i, :] = x
+        # (the copies of a split's codes are made once: a search scores it again and again)
+        copies = _derived.get(x, ("masked", kind, tuple(masks)),
+                              lambda: _masked_copies(x, masks, kind))
         columns = stacked.transpose(0, 2, 1, 3).reshape(len(masks) * n_in, n_nets * n_out)
         product = copies.reshape(x.shape[0], -1) @ columns
         acc = product.reshape(x.shape[0], n_nets, n_out).transpose(1, 0, 2)
         return acc + biases.astype(kind)  # a (networks, samples, neurons) copy
+    x = x.astype(kind, copy=False)
     acc = np.zeros((n_nets, x.shape[1], n_out), kind)
     masked, product = np.empty_like(x), np.empty_like(acc)
     for i, mask in enumerate(masks):
-        np.matmul(apply_mask(mask, masked) if mask else x, stacked[i], out=product)
+        np.matmul(_apply_mask(x, mask, masked) if mask else x, stacked[i], out=product)
         acc += product
     acc += biases.astype(kind)
     return acc
+
+
+def _apply_mask(x: np.ndarray, mask: int, out: np.ndarray) -> np.ndarray:
+    """``(x >> mask) << mask`` into ``out``, in ``x``'s own type (a float holding an
+    integer: ``floor(x / 2**m) * 2**m``, exact)."""
+    if x.dtype == np.int64:
+        np.right_shift(x, mask, out=out)
+        return np.left_shift(out, mask, out=out)
+    np.multiply(x, x.dtype.type(2.0 ** -mask), out=out)
+    np.floor(out, out=out)
+    return np.multiply(out, x.dtype.type(2.0 ** mask), out=out)
+
+
+def _masked_copies(x: np.ndarray, masks: list[int], kind) -> np.ndarray:
+    """``(samples, masks, inputs)``: every masked copy of shared inputs ``x``, as ``kind``
+    (read-only: it is shared)."""
+    x = x.astype(kind, copy=False)
+    copies = np.empty((x.shape[0], len(masks), x.shape[1]), kind)
+    for i, mask in enumerate(masks):
+        if mask:
+            _apply_mask(x, mask, copies[:, i, :])
+        else:
+            copies[:, i, :] = x
+    copies.flags.writeable = False
+    return copies
 
 
 def _activate_many(layers: Sequence[Layer], acc: np.ndarray) -> np.ndarray:
@@ -288,18 +346,21 @@ def predict_many(networks: Sequence[Network], codes: np.ndarray) -> np.ndarray:
         acc = _accumulate_groups(layers, [source for source, _ in prefixes], inputs)
         if index < len(shape) - 1:
             inputs = list(_activate_many(layers, acc))
-    decisions: dict[tuple[int, int], np.ndarray] = {}  # per distinct (logits, shift)
+    # one decision per distinct (logits, shift), all those of one shift at once
     result = np.empty((len(networks), acc.shape[1]), np.int64)
+    by_shift: dict[int, dict[int, list[int]]] = {}  # shift: logits: networks
     for c, network in enumerate(networks):
-        key = (group[c], network.decision_shift)
-        if key not in decisions:
-            logits = np.maximum(acc[key[0]], 0) if first.output_relu else acc[key[0]]
-            if key[1]:  # floor(logits / 2**shift): exact in a float holding an integer
-                logits = (logits >> key[1] if logits.dtype == np.int64
-                          else np.floor(logits * logits.dtype.type(2.0 ** -key[1])))
-            decisions[key] = (logits[:, 0] > 0 if first.output == "sign"
-                              else np.argmax(logits, axis=1))
-        result[c] = decisions[key]
+        by_shift.setdefault(network.decision_shift, {}).setdefault(group[c], []).append(c)
+    for shift, users in by_shift.items():
+        logits = acc[list(users)]  # (distinct logits, samples, classes)
+        if first.output_relu:
+            logits = np.maximum(logits, 0)
+        if shift:  # floor(logits / 2**shift): exact in a float holding an integer
+            logits = (logits >> shift if logits.dtype == np.int64
+                      else np.floor(logits * logits.dtype.type(2.0 ** -shift)))
+        decided = logits[:, :, 0] > 0 if first.output == "sign" else np.argmax(logits, axis=2)
+        for row, members in zip(decided, users.values()):
+            result[members] = row
     return result
 
 
@@ -368,20 +429,36 @@ def _decision_holds(network: Network, base_logits: np.ndarray, per_mask, changed
     a difference) or a shift, the compared values ``max(l, 0) >> s`` each move by at most
     ``ceil(reach / 2**s)`` for a logit move of at most ``reach``, so a lead of more than
     twice that holds.  Ties go to the first index; a strict lead is never a tie."""
-    weights = np.stack([matrix for _, matrix in per_mask])  # (masks, inputs, classes)
+    spread, largest, reach_sum = _derived.get(per_mask[0][1], "spreads",
+                                              lambda: _weight_spreads(per_mask))
     size = np.abs(deltas)  # (pairs, masks)
     # the bounds below are int64: where one could wrap, prove nothing (Python ints here)
-    if int(size.max(initial=0)) * 2 * int(np.abs(weights).max(axis=2).sum(axis=0).max()) >= 1 << 60:
+    if int(size.max(initial=0)) * 2 * reach_sum >= 1 << 60:
         return np.zeros(len(samples), bool)
     shift, relu = network.decision_shift, network.output_relu
-    compared = _compared(base_logits, shift, relu) if shift or relu else base_logits
-    top = np.partition(compared, -2, axis=1)
-    lead = (top[:, -1] - top[:, -2])[samples]
+    lead = _derived.get(base_logits, ("lead", shift, relu),
+                        lambda: _leads(base_logits, shift, relu))[samples]
     if not shift and not relu:
-        spread = (weights.max(axis=2) - weights.min(axis=2)).T  # (inputs, masks)
         return (size * spread[changed]).sum(axis=1) < lead
-    reach = (size * np.abs(weights).max(axis=2).T[changed]).sum(axis=1)
+    reach = (size * largest[changed]).sum(axis=1)
     return 2 * ((reach + (1 << shift) - 1) >> shift) < lead
+
+
+def _weight_spreads(per_mask: tuple[tuple[int, np.ndarray], ...]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Of an output layer's ``(mask, W_m^T)`` (:func:`_layer_matrices`): per input and
+    mask, the spread of its weights over the classes and their largest magnitude
+    ``(inputs, masks)``, and the largest sum over masks of those magnitudes."""
+    weights = np.stack([matrix for _, matrix in per_mask])  # (masks, inputs, classes)
+    largest = np.abs(weights).max(axis=2)
+    return ((weights.max(axis=2) - weights.min(axis=2)).T, largest.T,
+            int(largest.sum(axis=0).max()))
+
+
+def _leads(logits: np.ndarray, shift: int, relu: bool) -> np.ndarray:
+    """Per sample, how far the argmax's winner is ahead of the runner-up."""
+    compared = _compared(logits, shift, relu) if shift or relu else logits
+    top = np.partition(compared, -2, axis=1)
+    return top[:, -1] - top[:, -2]
 
 
 def _exact_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -442,6 +519,16 @@ def _compared(logits: np.ndarray, shift: int, relu: bool) -> np.ndarray:
     return logits >> shift
 
 
+def _winners(compared: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per sample, the argmax's winner and runner-up (first index on ties) and their values."""
+    rows = np.arange(len(compared))
+    first = np.argmax(compared, axis=1)
+    without_first = compared.copy()
+    without_first[rows, first] = np.iinfo(np.int64).min
+    second = np.argmax(without_first, axis=1)
+    return first, second, compared[rows, first], without_first[rows, second]
+
+
 def _decide_one_changed(network: Network, logits: np.ndarray, columns: np.ndarray,
                         values: np.ndarray) -> np.ndarray:
     """Class indices ``(changes, samples)`` when change ``c`` replaces logit ``columns[c]``
@@ -449,18 +536,12 @@ def _decide_one_changed(network: Network, logits: np.ndarray, columns: np.ndarra
     changed logit matrix."""
     if network.output == "sign":
         return (_decided(network, values) > 0).astype(np.int64)
-    compared = _decided(network, logits)
-    rows = np.arange(len(compared))
-    # the winner among the logits other than column j (first index on ties) is the overall
-    # winner, unless j is the winner: then it is the runner-up
-    first = np.argmax(compared, axis=1)
-    without_first = compared.copy()
-    without_first[rows, first] = np.iinfo(np.int64).min
-    second = np.argmax(without_first, axis=1)
+    first, second, first_value, second_value = _derived.get(
+        logits, ("winners", network.decision_shift, network.output_relu),
+        lambda: _winners(_decided(network, logits)))
     is_first = columns[:, None] == first[None, :]
     best_index = np.where(is_first, second[None, :], first[None, :])
-    best_other = np.where(is_first, without_first[rows, second][None, :],
-                          compared[rows, first][None, :])
+    best_other = np.where(is_first, second_value[None, :], first_value[None, :])
     value = _decided(network, values)
     wins = (value > best_other) | ((value == best_other) & (columns[:, None] < best_index))
     return np.where(wins, columns[:, None], best_index).astype(np.int64)
