@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..ir.emulate import trace
 from ..ir.network import (ClampActivation, Interval, Layer, Network, Neuron, ThresholdActivation,
-                 csd_digits, trailing_zeros)
+                 csd_digits, rebuilt, trailing_zeros)
 
 
 @functools.lru_cache(maxsize=None)
@@ -90,8 +90,8 @@ def _replace_neuron(network: Network, layer: int, index: int, neuron: Neuron) ->
     layers = list(network.layers)
     neurons = list(layers[layer].neurons)
     neurons[index] = neuron
-    layers[layer] = _interned(replace(layers[layer], neurons=tuple(neurons)))
-    return replace(network, layers=tuple(layers))
+    layers[layer] = _interned(rebuilt(layers[layer], neurons=tuple(neurons)))
+    return rebuilt(network, layers=tuple(layers))
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -112,9 +112,9 @@ def _rebias(stats: InputStatistics, layer: int, old: Neuron, new: Neuron) -> Neu
     if not shift:
         return new
     if isinstance(new.activation, ThresholdActivation):  # the bias is folded into thresholds
-        return replace(new, activation=ThresholdActivation(
+        return rebuilt(new, activation=ThresholdActivation(
             tuple(t - shift for t in new.activation.thresholds)))
-    return replace(new, bias=new.bias + shift)
+    return rebuilt(new, bias=new.bias + shift)
 
 
 # --- one neuron ---------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def importance(stats: InputStatistics, layer: int, neuron: Neuron) -> list[float
 def reweighted(stats: InputStatistics, layer: int, neuron: Neuron,
                weights: tuple[int, ...]) -> Neuron:
     """New weights (pruned, fewer signed digits, ...)."""
-    return _rebias(stats, layer, neuron, replace(neuron, weights=tuple(weights)))
+    return _rebias(stats, layer, neuron, rebuilt(neuron, weights=tuple(weights)))
 
 
 def pruned(stats: InputStatistics, layer: int, neuron: Neuron, fraction: float) -> Neuron:
@@ -154,12 +154,12 @@ def rounded(stats: InputStatistics, layer: int, neuron: Neuron, digits: int) -> 
 
 def truncated(stats: InputStatistics, layer: int, neuron: Neuron, columns: int) -> Neuron:
     """The lowest ``columns`` columns of its partial-product bit heap dropped."""
-    return _rebias(stats, layer, neuron, replace(neuron, truncation=columns))
+    return _rebias(stats, layer, neuron, rebuilt(neuron, truncation=columns))
 
 
 def masked(stats: InputStatistics, neuron: Neuron, masks: tuple[int, ...]) -> Neuron:
     """A first-layer neuron with ``masks[k]`` low bits of circuit input ``k`` dropped."""
-    return _rebias(stats, 0, neuron, replace(neuron, input_masks=tuple(masks)))
+    return _rebias(stats, 0, neuron, rebuilt(neuron, input_masks=tuple(masks)))
 
 
 def narrowed(neuron: Neuron) -> Neuron | None:
@@ -171,10 +171,10 @@ def narrowed(neuron: Neuron) -> Neuron | None:
             return None
         shift = act.shift + 1
         rounding = ((1 << shift) >> 1) - ((1 << act.shift) >> 1)
-        return replace(neuron, bias=neuron.bias + rounding,
+        return rebuilt(neuron, bias=neuron.bias + rounding,
                        activation=ClampActivation(shift, act.bits - 1))
     if isinstance(act, ThresholdActivation) and len(act.thresholds) >= 3:
-        return replace(neuron, activation=ThresholdActivation(act.thresholds[1::2]))
+        return rebuilt(neuron, activation=ThresholdActivation(act.thresholds[1::2]))
     return None
 
 
@@ -184,9 +184,9 @@ def saturated(neuron: Neuron) -> Neuron | None:
     bank loses its highest threshold.  None when impossible."""
     act = neuron.activation
     if isinstance(act, ClampActivation) and act.bits > 1:
-        return replace(neuron, activation=ClampActivation(act.shift, act.bits - 1))
+        return rebuilt(neuron, activation=ClampActivation(act.shift, act.bits - 1))
     if isinstance(act, ThresholdActivation) and len(act.thresholds) > 1:
-        return replace(neuron, activation=ThresholdActivation(act.thresholds[:-1]))
+        return rebuilt(neuron, activation=ThresholdActivation(act.thresholds[:-1]))
     return None
 
 
@@ -207,7 +207,7 @@ def snapped(neuron: Neuron, acc: Interval, up: bool) -> Neuron | None:
     step = (1 if up else -1) << fewest
     moved = tuple(t + step if t in crossable and trailing_zeros(t) == fewest else t
                   for t in act.thresholds)
-    return replace(neuron, activation=ThresholdActivation(tuple(sorted(moved))))
+    return rebuilt(neuron, activation=ThresholdActivation(tuple(sorted(moved))))
 
 
 def doubled(neuron: Neuron, times: int = 1) -> Neuron:
@@ -215,7 +215,7 @@ def doubled(neuron: Neuron, times: int = 1) -> Neuron:
     moves up with them, so that it drops the same input bits as before."""
     if not times:
         return neuron
-    return replace(neuron, weights=tuple(w << times for w in neuron.weights),
+    return rebuilt(neuron, weights=tuple(w << times for w in neuron.weights),
                    truncation=neuron.truncation + times if neuron.truncation else 0)
 
 
@@ -254,7 +254,7 @@ def remove_input(network: Network, stats: InputStatistics, feature: int) -> Netw
     """Prune every connection of one circuit input: the feature is no longer read."""
     neurons = tuple(reweighted(stats, 0, n, n.weights[:feature] + (0,) + n.weights[feature + 1:])
                     for n in network.layers[0].neurons)
-    return replace(network, layers=(_interned(replace(network.layers[0], neurons=neurons)),)
+    return rebuilt(network, layers=(_interned(rebuilt(network.layers[0], neurons=neurons)),)
                    + network.layers[1:])
 
 
@@ -265,8 +265,8 @@ def mask_input(network: Network, stats: InputStatistics, feature: int, bits: int
         masks = list(old.input_masks or (0,) * len(old.weights))
         masks[feature] = bits
         neurons.append(masked(stats, old, tuple(masks)))
-    layers = (_interned(replace(network.layers[0], neurons=tuple(neurons))),) + network.layers[1:]
-    return replace(network, layers=layers)
+    layers = (_interned(rebuilt(network.layers[0], neurons=tuple(neurons))),) + network.layers[1:]
+    return rebuilt(network, layers=layers)
 
 
 def reduce_activation_bits(network: Network, layer: int) -> Network | None:
@@ -279,9 +279,9 @@ def reduce_activation_bits(network: Network, layer: int) -> Network | None:
         return None
     following = network.layers[layer + 1]
     layers = list(network.layers)
-    layers[layer] = _interned(replace(layers[layer], neurons=tuple(narrower)))
-    layers[layer + 1] = replace(following, neurons=tuple(doubled(n) for n in following.neurons))
-    return replace(network, layers=tuple(layers))
+    layers[layer] = _interned(rebuilt(layers[layer], neurons=tuple(narrower)))
+    layers[layer + 1] = rebuilt(following, neurons=tuple(doubled(n) for n in following.neurons))
+    return rebuilt(network, layers=tuple(layers))
 
 
 def saturate_neuron(network: Network, layer: int, index: int) -> Network | None:
@@ -304,7 +304,7 @@ def constant_neuron(network: Network, stats: InputStatistics, layer: int,
     if not isinstance(act, ClampActivation) or not any(neuron.weights):
         return None
     code = min(max(round(float(stats.mean[layer + 1][index])), 0), act.max_code)
-    return _replace_neuron(network, layer, index, replace(
+    return _replace_neuron(network, layer, index, rebuilt(
         neuron, weights=(0,) * len(neuron.weights), bias=code << act.shift, truncation=0))
 
 
@@ -321,7 +321,7 @@ def narrow_neuron(network: Network, layer: int, index: int) -> Network | None:
     network = _replace_neuron(network, layer, index, narrower)
     layers = list(network.layers)
     layers[layer + 1] = _doubled_columns(layers[layer + 1], tuple(steps))
-    return replace(network, layers=tuple(layers))
+    return rebuilt(network, layers=tuple(layers))
 
 
 @functools.lru_cache(maxsize=1 << 10)
@@ -329,8 +329,8 @@ def _doubled_columns(layer: Layer, steps: tuple[int, ...]) -> Layer:
     """``layer`` with its weights on input ``k`` times ``2**steps[k]`` (inputs whose codes
     lost ``steps[k]`` low bits; cached: the same object again for the same narrowing, which
     the caches of the IR's analysis then find by identity, not by comparing every weight)."""
-    return replace(layer, neurons=tuple(
-        replace(n, weights=tuple(w << s for w, s in zip(n.weights, steps))) for n in layer.neurons))
+    return rebuilt(layer, neurons=tuple(
+        rebuilt(n, weights=tuple(w << s for w, s in zip(n.weights, steps))) for n in layer.neurons))
 
 
 @functools.lru_cache(maxsize=1 << 12)
@@ -365,15 +365,15 @@ def narrow_to(network: Network, layer: int, widths: dict[int, int],
     if not any(steps):
         return network
     layers = list(network.layers)
-    layers[layer] = _interned(replace(layers[layer], neurons=tuple(neurons)))
+    layers[layer] = _interned(rebuilt(layers[layer], neurons=tuple(neurons)))
     if not saturate:  # the next layer's weights on a narrowed code double per bit
         layers[layer + 1] = _doubled_columns(layers[layer + 1], tuple(steps))
-    return replace(network, layers=tuple(layers))
+    return rebuilt(network, layers=tuple(layers))
 
 
 def set_decision_shift(network: Network, shift: int) -> Network:
     """argmax over ``logit >> shift``: compare only an MSB slice of the logits."""
-    return replace(network, decision_shift=shift)
+    return rebuilt(network, decision_shift=shift)
 
 
 def describe(exact: Network, approximate: Network) -> dict:

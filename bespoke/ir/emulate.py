@@ -375,14 +375,15 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
     x = np.asarray(codes, np.int64) if layer == 0 else base.codes[layer - 1]
     indices = np.array([index for index, _ in changes])
     if layer == last:
-        acc = _accumulate_many([Layer((neuron,)) for _, neuron in changes], x)
+        acc = _neuron_sums([neuron for _, neuron in changes], x)
         return _decide_one_changed(network, base.accumulators[-1], indices,
                                    acc[:, :, 0].astype(np.int64))
     # the changes in order of the neuron they replace, so that each neuron's are contiguous
     order = np.argsort(indices, kind="stable")
     replaced = indices[order]
-    single = [Layer((changes[i][1],)) for i in order]
-    new = _activate_many(single, _accumulate_many(single, x))[:, :, 0].astype(np.int64)
+    neurons = [changes[i][1] for i in order]
+    new = _activate_many([Layer((neuron,)) for neuron in neurons],
+                         _neuron_sums(neurons, x))[:, :, 0].astype(np.int64)
     old = base.codes[layer].T[replaced]  # (changes, samples)
     # only the samples whose code the change moves can change class: the following sums of
     # just those (change, sample) pairs are the base's plus the moved code's part of them
@@ -412,6 +413,49 @@ def predict_variants(network: Network, base: Trace, codes: np.ndarray, layer: in
         logits = accumulate(network.layers[later], activate(network.layers[later - 1], logits))
     result[order[moved], samples] = decide(network, logits)
     return result
+
+
+def _neuron_sums(neurons: Sequence[Neuron], x: np.ndarray) -> np.ndarray:
+    """Accumulators ``(neurons, samples, 1)`` of each neuron alone on the shared inputs
+    ``x`` (read-only, as a scorer's are), as :func:`_accumulate_many` gives them for one
+    single-neuron layer each: one product of the neurons' weights on every masked copy of
+    ``x``, without building each one's layer."""
+    largest = _derived.get(x, "largest", lambda: int(x.max(initial=0)))
+    rows = [_neuron_rows(neuron) for neuron in neurons]
+    masks = sorted({mask for row_masks, _, _ in rows for mask in row_masks
+                    if mask < largest.bit_length()})
+    biases = np.array([neuron.bias for neuron in neurons], np.int64)
+    bound = largest * max(weight_sum for _, _, weight_sum in rows) + int(np.abs(biases).max())
+    kind = (np.float32 if bound < FLOAT32_EXACT else np.float64 if bound < FLOAT_EXACT
+            else np.int64)
+    n_in = x.shape[1]
+    index = {mask: i for i, mask in enumerate(masks)}
+    weights = np.zeros((len(neurons), len(masks), n_in), kind)
+    for j, (row_masks, matrix, _) in enumerate(rows):
+        for mask, row in zip(row_masks, matrix):
+            if mask in index:
+                weights[j, index[mask]] = row
+    copies = _derived.get(x, ("masked", kind, tuple(masks)),
+                          lambda: _masked_copies(x, masks, kind))
+    acc = weights.reshape(len(neurons), -1) @ copies.reshape(len(x), -1).T
+    acc += biases.astype(kind)[:, None]
+    return acc[:, :, None]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _neuron_rows(neuron: Neuron) -> tuple[tuple[int, ...], np.ndarray, int]:
+    """One neuron's masks, its weights on the inputs at each mask ``(masks, inputs)``
+    (``acc = bias + sum_m W[m] . ((x >> m) << m)``), and the sum of their magnitudes
+    (cached: a search scores the same moves step after step)."""
+    per_mask = neuron.masked_weights() if not neuron.exact else {
+        0: {k: w for k, w in enumerate(neuron.weights) if w}}
+    masks = tuple(sorted(per_mask))
+    matrix = np.zeros((len(masks), len(neuron.weights)), np.int64)
+    for i, mask in enumerate(masks):
+        for k, w in per_mask[mask].items():
+            matrix[i, k] += w
+    matrix.flags.writeable = False
+    return masks, matrix, int(np.abs(matrix).sum())
 
 
 def _decision_holds(network: Network, base_logits: np.ndarray, per_mask, changed: np.ndarray,

@@ -20,6 +20,7 @@ The last layer has no activation: its accumulators are the logits, reduced by
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Union
@@ -30,6 +31,21 @@ from .interface import Interface, thermometer_values
 
 #: Largest magnitude the emulator's int64 arithmetic may ever see.
 INT64_SAFE = 1 << 62
+
+
+@functools.lru_cache(maxsize=None)
+def _init_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def rebuilt(obj, **changes):
+    """``dataclasses.replace(obj, **changes)``, faster: a search rebuilds the IR's frozen
+    dataclasses (neurons, layers, networks) tens of thousands of times a second."""
+    values = [changes.pop(name) if name in changes else getattr(obj, name)
+              for name in _init_fields(type(obj))]
+    if changes:
+        raise TypeError(f"{type(obj).__name__} has no fields {sorted(changes)}")
+    return type(obj)(*values)
 
 
 def input_port(index: int) -> str:

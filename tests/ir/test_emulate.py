@@ -339,13 +339,38 @@ def test_random_networks_and_changes_equal_the_whole_network_emulated():
     # wrong (about one case in 4 000 is): every loosening of the proof fails this test
     rng = np.random.default_rng(2045)
     flipped = 0
-    for _ in range(400):
+    for case in range(400):
         for network, layer, changes in _random_case(rng):
             codes = rng.integers(0, 1 << network.input_bits, (120, network.n_inputs))
             base = trace(network, codes)
+            if case % 2:  # as a scorer holds them: what the emulator derives is then kept
+                codes.flags.writeable = False
+                base = base.read_only()
             together = predict_variants(network, base, codes, layer, changes)
+            again = predict_variants(network, base, codes, layer, changes[::-1])[::-1]
+            assert together.tolist() == again.tolist()
             for (index, neuron), row in zip(changes, together):
                 whole = predict_codes(_whole_with(network, layer, index, neuron), codes)
                 assert row.tolist() == whole.tolist()
                 flipped += int(np.count_nonzero(whole != base.prediction))
     assert flipped > 1000
+
+
+def test_only_read_only_arrays_have_what_is_derived_from_them_kept():
+    from bespoke.ir.emulate import _DerivedFromArrays
+
+    kept = _DerivedFromArrays(size=2)
+    writeable = np.arange(4)
+    assert kept.get(writeable, "sum", lambda: int(writeable.sum())) == 6
+    writeable[0] = 10  # a writeable array may change: nothing was kept
+    assert kept.get(writeable, "sum", lambda: int(writeable.sum())) == 16
+    frozen = np.arange(4)
+    frozen.flags.writeable = False
+    assert kept.get(frozen, "sum", lambda: 6) == 6
+    assert kept.get(frozen, "sum", lambda: -1) == 6  # kept: not computed again
+    assert kept.get(frozen, "max", lambda: 3) == 3  # another key: computed
+    others = [np.zeros(1) for _ in range(2)]
+    for other in others:  # the oldest entries go once more than ``size`` are kept
+        other.flags.writeable = False
+        kept.get(other, "sum", lambda: 0)
+    assert kept.get(frozen, "sum", lambda: -1) == -1

@@ -113,3 +113,19 @@ def test_table_inputs_are_the_narrow_unsigned_inputs_the_output_layer_reads():
     wide = Interval(0, (1 << (TABLE_MAX_BITS - 4)) - 1)  # with 1 and 3 more bits: exactly full
     assert table_inputs(out, (wide, three, Interval(0, 1), three)) == (0, 2, 3)
     assert table_inputs(out, (wide, three, Interval(0, 3), three)) is None  # one bit too many
+
+
+def test_rebuilt_is_dataclasses_replace_and_rejects_unknown_fields():
+    from dataclasses import replace
+
+    from bespoke.ir.network import rebuilt
+
+    neuron = Neuron((3, -1), 5, ClampActivation(shift=1, bits=3), input_masks=(0, 1),
+                    truncation=1)
+    assert rebuilt(neuron, bias=7) == replace(neuron, bias=7)
+    assert rebuilt(neuron, weights=(0, 2), truncation=0) == replace(neuron, weights=(0, 2),
+                                                                      truncation=0)
+    with pytest.raises(TypeError, match="no fields"):
+        rebuilt(neuron, biass=7)
+    with pytest.raises(ValueError):  # validated as the constructor validates
+        rebuilt(neuron, truncation=-1)
