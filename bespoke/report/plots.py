@@ -104,14 +104,19 @@ def grouped_bar_chart(labels: list[str], series: dict[str, list[float]], *, titl
 
 
 def loss_reduction_plot(groups: dict[str, list[tuple[float, float]]], *, title: str,
-                        against: str = "the exact design") -> str:
+                        against: str = "the exact design",
+                        min_reduction: float | None = None) -> str:
     """Test loss (points, against ``against``) against area reduction (log scale), one
-    colour per group, with the 1-point line."""
+    colour per group, with the 1-point line (and, with ``min_reduction``, the reduction a
+    figure asks for)."""
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
     colours = plt.get_cmap("tab10").colors
     for i, (name, points) in enumerate(groups.items()):
         ax.scatter(*zip(*points), s=18, color=colours[i % len(colours)], label=name, alpha=0.8)
     ax.axhline(1.0, color="#aa3377", linestyle=":", linewidth=1, label="1 point")
+    if min_reduction is not None:
+        ax.axvline(min_reduction, color="#aa3377", linestyle="--", linewidth=1,
+                   label=f"{min_reduction:g}x")
     ax.axhline(0.0, color="#888888", linewidth=0.5)
     ax.set_xscale("log")
     ax.set_xlabel("area reduction against the exact design (x)")
