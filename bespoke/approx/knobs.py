@@ -52,6 +52,9 @@ class InputStatistics:
     _dropped: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _means: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    #: neurons whose :meth:`dropped` is kept
+    KEPT = 1 << 12
+
     def mean_of(self, layer: int) -> list[float]:
         """:attr:`mean` of one layer as Python floats (the same values, read faster one
         by one)."""
@@ -76,6 +79,8 @@ class InputStatistics:
             return 0.0
         key = (layer, neuron)
         if key not in self._dropped:
+            if len(self._dropped) >= self.KEPT:  # the oldest goes: memory stays bounded
+                del self._dropped[next(iter(self._dropped))]
             self._dropped[key] = self._dropped_by(layer, neuron)
         return self._dropped[key]
 

@@ -38,14 +38,16 @@ FLOAT_EXACT = 1 << 52
 
 class _DerivedFromArrays:
     """What a search derives again and again from the same few arrays (a split's codes, its
-    base trace's logits), kept for the most recent ``size`` of them.  Only read-only arrays
-    are kept (a scorer makes its splits and traces so): keyed by the array's identity and
-    a key, and holding the array itself, so that an id is never reused while its entry
-    lives.  A writeable array's values are computed afresh each time."""
+    base trace's logits), kept for the most recently used of them: at most ``size``
+    entries holding at most ``max_bytes`` of arrays.  Only read-only arrays are kept (a
+    scorer makes its splits and traces so): keyed by the array's identity and a key, and
+    holding the array itself, so that an id is never reused while its entry lives.  A
+    writeable array's values are computed afresh each time."""
 
-    def __init__(self, size: int = 32):
-        self.size = size
-        self.entries: OrderedDict = OrderedDict()
+    def __init__(self, size: int = 32, max_bytes: int = 64 << 20):
+        self.size, self.max_bytes = size, max_bytes
+        self.entries: OrderedDict = OrderedDict()  # (id, key): (array, value, bytes)
+        self.bytes = 0
 
     def get(self, array: np.ndarray, key, compute):
         if array.flags.writeable:
@@ -56,9 +58,14 @@ class _DerivedFromArrays:
             self.entries.move_to_end(index)
             return hit[1]
         value = compute()
-        self.entries[index] = (array, value)
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        size = sum(v.nbytes for v in (value if isinstance(value, tuple) else (value,))
+                   if isinstance(v, np.ndarray))
+        if hit is not None:  # an id reused by a new array: the old entry goes
+            self.bytes -= self.entries.pop(index)[2]
+        self.entries[index] = (array, value, size)
+        self.bytes += size
+        while self.entries and (len(self.entries) > self.size or self.bytes > self.max_bytes):
+            self.bytes -= self.entries.popitem(last=False)[1][2]
         return value
 
 

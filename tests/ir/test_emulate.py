@@ -374,3 +374,16 @@ def test_only_read_only_arrays_have_what_is_derived_from_them_kept():
         other.flags.writeable = False
         kept.get(other, "sum", lambda: 0)
     assert kept.get(frozen, "sum", lambda: -1) == -1
+
+
+def test_what_is_kept_stays_within_its_bytes():
+    from bespoke.ir.emulate import _DerivedFromArrays
+
+    kept = _DerivedFromArrays(size=8, max_bytes=1000)
+    arrays = [np.arange(3) for _ in range(3)]
+    for a in arrays:
+        a.flags.writeable = False
+        kept.get(a, "copy", lambda a=a: np.zeros(100))  # 800 bytes each
+    assert kept.bytes <= 1000 and len(kept.entries) == 1  # only the newest fits
+    assert kept.get(arrays[-1], "copy", lambda: None) is not None  # kept
+    assert kept.get(arrays[0], "copy", lambda: "again") == "again"  # gone
