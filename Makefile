@@ -58,6 +58,7 @@ bench: suite
 	$(BIN)/python benchmarks/search_time.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/digits_seeds.py
+	$(BIN)/python benchmarks/digits_frontier.py
 	$(BIN)/python benchmarks/quantization_loss.py
 	$(BIN)/python benchmarks/test_time.py
 
