@@ -54,14 +54,12 @@ class _DerivedFromArrays:
             return compute()
         index = (id(array), key)
         hit = self.entries.get(index)
-        if hit is not None and hit[0] is array:
+        if hit is not None:  # the entry holds its array: the id is still that array's
             self.entries.move_to_end(index)
             return hit[1]
         value = compute()
         size = sum(v.nbytes for v in (value if isinstance(value, tuple) else (value,))
                    if isinstance(v, np.ndarray))
-        if hit is not None:  # an id reused by a new array: the old entry goes
-            self.bytes -= self.entries.pop(index)[2]
         self.entries[index] = (array, value, size)
         self.bytes += size
         while self.entries and (len(self.entries) > self.size or self.bytes > self.max_bytes):
