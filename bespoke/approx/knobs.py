@@ -99,7 +99,7 @@ def _replace_neuron(network: Network, layer: int, index: int, neuron: Neuron) ->
     return rebuilt(network, layers=tuple(layers))
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 12)
 def _interned(layer: Layer) -> Layer:
     """The first layer built equal to ``layer`` (cached): a search builds the same candidate
     layers again step after step, and the IR's caches, keyed by layer, then find them by

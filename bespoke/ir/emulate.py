@@ -447,7 +447,7 @@ def _neuron_sums(neurons: Sequence[Neuron], x: np.ndarray) -> np.ndarray:
     return acc[:, :, None]
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 12)
 def _neuron_rows(neuron: Neuron) -> tuple[tuple[int, ...], np.ndarray, int]:
     """One neuron's masks, its weights on the inputs at each mask ``(masks, inputs)``
     (``acc = bias + sum_m W[m] . ((x >> m) << m)``), and the sum of their magnitudes
