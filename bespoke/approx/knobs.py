@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,11 +50,12 @@ class InputStatistics:
 
     mean: tuple[np.ndarray, ...]  # [layer][input]
     low_bits_mean: tuple[np.ndarray, ...]  # [layer][input, m]
-    _dropped: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _dropped: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False,
+                                  compare=False)
     _means: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     #: neurons whose :meth:`dropped` is kept
-    KEPT = 1 << 12
+    KEPT = 1 << 14
 
     def mean_of(self, layer: int) -> list[float]:
         """:attr:`mean` of one layer as Python floats (the same values, read faster one
@@ -78,11 +80,14 @@ class InputStatistics:
         if neuron.exact:  # no mask, no truncation: every term keeps all its bits
             return 0.0
         key = (layer, neuron)
-        if key not in self._dropped:
-            if len(self._dropped) >= self.KEPT:  # the oldest goes: memory stays bounded
-                del self._dropped[next(iter(self._dropped))]
-            self._dropped[key] = self._dropped_by(layer, neuron)
-        return self._dropped[key]
+        kept = self._dropped
+        if key in kept:
+            kept.move_to_end(key)  # the neurons moves start from are asked most
+            return kept[key]
+        if len(kept) >= self.KEPT:  # the least recently asked goes: memory stays bounded
+            kept.popitem(last=False)
+        kept[key] = value = self._dropped_by(layer, neuron)
+        return value
 
     def _dropped_by(self, layer: int, neuron: Neuron) -> float:
         low = self.low_bits_mean[layer]
@@ -99,7 +104,7 @@ def _replace_neuron(network: Network, layer: int, index: int, neuron: Neuron) ->
     return rebuilt(network, layers=tuple(layers))
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@functools.lru_cache(maxsize=1 << 14)
 def _interned(layer: Layer) -> Layer:
     """The first layer built equal to ``layer`` (cached): a search builds the same candidate
     layers again step after step, and the IR's caches, keyed by layer, then find them by

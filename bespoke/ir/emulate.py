@@ -44,7 +44,7 @@ class _DerivedFromArrays:
     holding the array itself, so that an id is never reused while its entry lives.  A
     writeable array's values are computed afresh each time."""
 
-    def __init__(self, size: int = 32, max_bytes: int = 64 << 20):
+    def __init__(self, size: int = 32, max_bytes: int = 32 << 20):
         self.size, self.max_bytes = size, max_bytes
         self.entries: OrderedDict = OrderedDict()  # (id, key): (array, value, bytes)
         self.bytes = 0
@@ -351,21 +351,18 @@ def predict_many(networks: Sequence[Network], codes: np.ndarray) -> np.ndarray:
         acc = _accumulate_groups(layers, [source for source, _ in prefixes], inputs)
         if index < len(shape) - 1:
             inputs = list(_activate_many(layers, acc))
-    # one decision per distinct (logits, shift), all those of one shift at once
+    decisions: dict[tuple[int, int], np.ndarray] = {}  # per distinct (logits, shift)
     result = np.empty((len(networks), acc.shape[1]), np.int64)
-    by_shift: dict[int, dict[int, list[int]]] = {}  # shift: logits: networks
     for c, network in enumerate(networks):
-        by_shift.setdefault(network.decision_shift, {}).setdefault(group[c], []).append(c)
-    for shift, users in by_shift.items():
-        logits = acc[list(users)]  # (distinct logits, samples, classes)
-        if first.output_relu:
-            logits = np.maximum(logits, 0)
-        if shift:  # floor(logits / 2**shift): exact in a float holding an integer
-            logits = (logits >> shift if logits.dtype == np.int64
-                      else np.floor(logits * logits.dtype.type(2.0 ** -shift)))
-        decided = logits[:, :, 0] > 0 if first.output == "sign" else np.argmax(logits, axis=2)
-        for row, members in zip(decided, users.values()):
-            result[members] = row
+        key = (group[c], network.decision_shift)
+        if key not in decisions:
+            logits = np.maximum(acc[key[0]], 0) if first.output_relu else acc[key[0]]
+            if key[1]:  # floor(logits / 2**shift): exact in a float holding an integer
+                logits = (logits >> key[1] if logits.dtype == np.int64
+                          else np.floor(logits * logits.dtype.type(2.0 ** -key[1])))
+            decisions[key] = (logits[:, 0] > 0 if first.output == "sign"
+                              else np.argmax(logits, axis=1))
+        result[c] = decisions[key]
     return result
 
 
