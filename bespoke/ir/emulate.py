@@ -7,6 +7,7 @@ hardware's arithmetic shift does.
 from __future__ import annotations
 
 import functools
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Sequence
@@ -39,31 +40,48 @@ FLOAT_EXACT = 1 << 52
 class _DerivedFromArrays:
     """What a search derives again and again from the same few arrays (a split's codes, its
     base trace's logits), kept for the most recently used of them: at most ``size``
-    entries holding at most ``max_bytes`` of arrays.  Only read-only arrays are kept (a
-    scorer makes its splits and traces so): keyed by the array's identity and a key, and
-    holding the array itself, so that an id is never reused while its entry lives.  A
-    writeable array's values are computed afresh each time."""
+    entries holding at most ``max_bytes`` (the arrays and what was derived from them).
+
+    Only arrays that can never change are kept: read-only, and every array whose memory
+    they view read-only too (a scorer makes its splits and traces so).  An entry is keyed
+    by the array's identity and a key, and holds the array itself, so that an id is never
+    reused while its entry lives.  Anything else is computed afresh each time.  Safe to
+    share between threads (a sweep's jobs may run as threads of one process)."""
 
     def __init__(self, size: int = 32, max_bytes: int = 32 << 20):
         self.size, self.max_bytes = size, max_bytes
         self.entries: OrderedDict = OrderedDict()  # (id, key): (array, value, bytes)
         self.bytes = 0
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def unchanging(array: np.ndarray) -> bool:
+        while isinstance(array, np.ndarray):
+            if array.flags.writeable:
+                return False
+            array = array.base
+        return array is None  # memory not owned by an array (a buffer): not known
 
     def get(self, array: np.ndarray, key, compute):
-        if array.flags.writeable:
+        if not self.unchanging(array):
             return compute()
         index = (id(array), key)
-        hit = self.entries.get(index)
-        if hit is not None:  # the entry holds its array: the id is still that array's
-            self.entries.move_to_end(index)
-            return hit[1]
+        with self.lock:
+            hit = self.entries.get(index)
+            if hit is not None:  # the entry holds its array: the id is still that array's
+                self.entries.move_to_end(index)
+                return hit[1]
         value = compute()
-        size = sum(v.nbytes for v in (value if isinstance(value, tuple) else (value,))
-                   if isinstance(v, np.ndarray))
-        self.entries[index] = (array, value, size)
-        self.bytes += size
-        while self.entries and (len(self.entries) > self.size or self.bytes > self.max_bytes):
-            self.bytes -= self.entries.popitem(last=False)[1][2]
+        size = array.nbytes + sum(
+            v.nbytes for v in (value if isinstance(value, tuple) else (value,))
+            if isinstance(v, np.ndarray))
+        with self.lock:
+            if index not in self.entries:  # another thread may have kept it meanwhile
+                self.entries[index] = (array, value, size)
+                self.bytes += size
+            while self.entries and (len(self.entries) > self.size
+                                    or self.bytes > self.max_bytes):
+                self.bytes -= self.entries.popitem(last=False)[1][2]
         return value
 
 

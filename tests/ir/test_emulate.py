@@ -387,3 +387,45 @@ def test_what_is_kept_stays_within_its_bytes():
     assert kept.bytes <= 1000 and len(kept.entries) == 1  # only the newest fits
     assert kept.get(arrays[-1], "copy", lambda: None) is not None  # kept
     assert kept.get(arrays[0], "copy", lambda: "again") == "again"  # gone
+
+
+def test_a_read_only_view_of_memory_that_can_still_change_is_not_kept():
+    from bespoke.ir.emulate import _DerivedFromArrays
+
+    kept = _DerivedFromArrays()
+    underlying = np.zeros((4, 2), np.int64)
+    view = underlying[:2]
+    view.flags.writeable = False  # read-only, but ``underlying`` can still write its memory
+    assert kept.get(view, "sum", lambda: int(view.sum())) == 0
+    underlying[:] = 1
+    assert kept.get(view, "sum", lambda: int(view.sum())) == 4
+    underlying.flags.writeable = False  # now nothing can: kept
+    assert kept.get(view, "sum", lambda: int(view.sum())) == 4
+    assert kept.get(view, "sum", lambda: -1) == 4
+
+
+def test_what_is_kept_is_shared_safely_between_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bespoke.ir.emulate import _DerivedFromArrays
+
+    kept = _DerivedFromArrays(size=4, max_bytes=1 << 20)
+    arrays = []
+    for i in range(16):
+        a = np.full(8, i)
+        a.flags.writeable = False
+        arrays.append(a)
+
+    def hammer(seed: int) -> list[bool]:
+        rng = np.random.default_rng(seed)
+        answers = []
+        for _ in range(2000):
+            a = arrays[rng.integers(len(arrays))]
+            answers.append(kept.get(a, "first", lambda a=a: int(a[0])) == int(a[0]))
+        return answers
+
+    with ThreadPoolExecutor(8) as pool:
+        results = [ok for answers in pool.map(hammer, range(8)) for ok in answers]
+    assert all(results) and len(results) == 16000
+    assert len(kept.entries) <= 4
+    assert kept.bytes == sum(size for _, _, size in kept.entries.values())
