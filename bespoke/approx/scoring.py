@@ -53,7 +53,7 @@ def changed_neurons(network: Network, base: Network) -> dict[tuple[int, int], Ne
             for ni, (m, n) in enumerate(zip(a.neurons, b.neurons)) if m is not n}
 
 
-def _read_only(codes: np.ndarray) -> np.ndarray:
+def _read_only_copy(codes: np.ndarray) -> np.ndarray:
     """A read-only copy of ``codes`` (the emulator keeps what it derives from such arrays)."""
     codes = np.array(codes, np.int64)
     codes.flags.writeable = False
@@ -107,7 +107,7 @@ class Scorer:
         if interface is not None:
             self.splits = tuple((interface.codes(values), labels)
                                 for values, (_, labels) in zip(self.sensor, self.splits))
-        self.splits = tuple((_read_only(codes), labels) for codes, labels in self.splits)
+        self.splits = tuple((_read_only_copy(codes), labels) for codes, labels in self.splits)
         self.rebase(exact)
 
     def rebase(self, network: Network) -> None:

@@ -229,6 +229,12 @@ def predict_sensor(network: Network, sensor: np.ndarray) -> np.ndarray:
 FLOAT32_EXACT = 1 << 23
 
 
+def _exact_kind(bound: int):
+    """The narrowest of float32, float64 (BLAS) and int64 that holds every integer of
+    magnitude below ``bound`` exactly."""
+    return np.float32 if bound < FLOAT32_EXACT else np.float64 if bound < FLOAT_EXACT else np.int64
+
+
 def _accumulate_many(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:
     """Accumulators ``(networks, samples, neurons)`` of same-shaped ``layers``, from input
     codes shared by all (``(samples, inputs)``) or one set per layer (``(networks, ...)``).
@@ -244,8 +250,7 @@ def _accumulate_many(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:
     biases = np.stack([biases for biases, _, _ in tables])[:, None, :]
     bound = (largest * max(weight_sum for _, _, weight_sum in tables)
              + int(np.abs(biases).max(initial=0)))
-    kind = (np.float32 if bound < FLOAT32_EXACT else np.float64 if bound < FLOAT_EXACT
-            else np.int64)
+    kind = _exact_kind(bound)
     # stacked[m, c] = network c's weights on inputs with their m-th mask applied
     stacked = np.zeros((len(masks), n_nets, n_in, n_out), kind)
     index = {mask: i for i, mask in enumerate(masks)}
@@ -446,8 +451,7 @@ def _neuron_sums(neurons: Sequence[Neuron], x: np.ndarray) -> np.ndarray:
                     if mask < largest.bit_length()})
     biases = np.array([neuron.bias for neuron in neurons], np.int64)
     bound = largest * max(weight_sum for _, _, weight_sum in rows) + int(np.abs(biases).max())
-    kind = (np.float32 if bound < FLOAT32_EXACT else np.float64 if bound < FLOAT_EXACT
-            else np.int64)
+    kind = _exact_kind(bound)
     n_in = x.shape[1]
     index = {mask: i for i, mask in enumerate(masks)}
     weights = np.zeros((len(neurons), len(masks), n_in), kind)
@@ -465,17 +469,14 @@ def _neuron_sums(neurons: Sequence[Neuron], x: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=1 << 12)
 def _neuron_rows(neuron: Neuron) -> tuple[tuple[int, ...], np.ndarray, int]:
     """One neuron's masks, its weights on the inputs at each mask ``(masks, inputs)``
-    (``acc = bias + sum_m W[m] . ((x >> m) << m)``), and the sum of their magnitudes
-    (cached: a search scores the same moves step after step)."""
-    per_mask = neuron.masked_weights() if not neuron.exact else {
-        0: {k: w for k, w in enumerate(neuron.weights) if w}}
-    masks = tuple(sorted(per_mask))
-    matrix = np.zeros((len(masks), len(neuron.weights)), np.int64)
-    for i, mask in enumerate(masks):
-        for k, w in per_mask[mask].items():
-            matrix[i, k] += w
-    matrix.flags.writeable = False
-    return masks, matrix, int(np.abs(matrix).sum())
+    (``acc = bias + sum_m W[m] . ((x >> m) << m)``), and the sum of their magnitudes: its
+    single-neuron layer's :func:`_layer_matrices`, built without filling that cache
+    (cached here: a search scores the same moves step after step)."""
+    _, per_mask, weight_sum = _layer_matrices.__wrapped__(Layer((neuron,)))
+    matrix = np.zeros((len(per_mask), len(neuron.weights)), np.int64)
+    for i, (_, column) in enumerate(per_mask):
+        matrix[i] = column[:, 0]
+    return tuple(mask for mask, _ in per_mask), _read_only(matrix), weight_sum
 
 
 def _decision_holds(network: Network, base_logits: np.ndarray, per_mask, changed: np.ndarray,
@@ -508,7 +509,8 @@ def _decision_holds(network: Network, base_logits: np.ndarray, per_mask, changed
     return 2 * ((reach + (1 << shift) - 1) >> shift) < lead
 
 
-def _weight_spreads(per_mask: tuple[tuple[int, np.ndarray], ...]) -> tuple[np.ndarray, np.ndarray, int]:
+def _weight_spreads(per_mask: tuple[tuple[int, np.ndarray], ...],
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
     """Of an output layer's ``(mask, W_m^T)`` (:func:`_layer_matrices`): per input and
     mask, the spread of its weights over the classes and their largest magnitude
     ``(inputs, masks)``, and the largest sum over masks of those magnitudes."""
